@@ -1,0 +1,207 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { TickLakeError } from './errors.ts';
+
+/**
+ * One schema for every setting. Each leaf is also settable from the environment as
+ * TICKLAKE_<SECTION>_<KEY> in upper snake case (see envNameFor), so the env names in
+ * docker-compose.yml and docs are derived from this file, never typed by hand elsewhere.
+ */
+const port = z.coerce.number().int().min(1).max(65535);
+const csv = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+  z.array(z.string().min(1)).min(1),
+);
+const bool = z.preprocess((v) => (typeof v === 'string' ? /^(1|true|yes|on)$/i.test(v) : v), z.boolean());
+
+const cacheHome = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+const stateHome = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+
+export const configSchema = z.object({
+  stack: z
+    .object({
+      cacheDir: z.string().default(join(cacheHome, 'ticklake')),
+      stateDir: z.string().default(join(stateHome, 'ticklake')),
+      kafkaVersion: z.string().default('4.1.1'),
+      temporalCliVersion: z.string().default('v1.5.1'),
+      versitygwVersion: z.string().default('v1.7.0'),
+      bigqueryEmulatorVersion: z.string().default('v0.8.1'),
+      kafkaPort: port.default(9092),
+      kafkaControllerPort: port.default(9093),
+      temporalPort: port.default(7233),
+      temporalUiPort: port.default(8233),
+      temporalHttpPort: port.default(7243),
+      temporalMetricsPort: port.default(7244),
+      s3Port: port.default(7070),
+      bigqueryPort: port.default(9050),
+      bigqueryGrpcPort: port.default(9060),
+      prometheusPort: port.default(9090),
+      prometheus: bool.default(true),
+      startTimeoutMs: z.coerce.number().int().positive().default(120_000),
+    })
+    .prefault({}),
+  kafka: z
+    .object({
+      brokers: csv.default(['127.0.0.1:9092']),
+      clientId: z.string().default('ticklake'),
+    })
+    .prefault({}),
+  temporal: z
+    .object({
+      address: z.string().default('127.0.0.1:7233'),
+      namespace: z.string().default('default'),
+      taskQueue: z.string().default('ticklake'),
+    })
+    .prefault({}),
+  s3: z
+    .object({
+      endpoint: z.url().optional().default('http://127.0.0.1:7070'),
+      region: z.string().default('us-east-1'),
+      bucket: z.string().min(3).default('ticklake'),
+      forcePathStyle: bool.default(true),
+      // Local defaults only: the stack's own S3 server is started with these. Production sets them from the env.
+      accessKeyId: z.string().min(1).default('ticklake'),
+      secretAccessKey: z.string().min(1).default('ticklake-local-secret'),
+    })
+    .prefault({}),
+  bigquery: z
+    .object({
+      projectId: z.string().default('ticklake-local'),
+      apiEndpoint: z.url().optional().default('http://127.0.0.1:9050'),
+      dataset: z.string().regex(/^\w+$/, 'letters, digits and underscores only').default('ticklake'),
+      location: z.string().default('US'),
+    })
+    .prefault({}),
+  metrics: z
+    .object({
+      port: port.default(9464),
+    })
+    .prefault({}),
+  dashboard: z
+    .object({
+      port: port.default(3000),
+    })
+    .prefault({}),
+  log: z
+    .object({
+      level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Keys whose values must never be printed. */
+export const SECRET_KEYS = new Set(['s3.secretAccessKey', 's3.accessKeyId']);
+
+export function envNameFor(path: string): string {
+  return (
+    'TICKLAKE_' +
+    path
+      .split('.')
+      .map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase())
+      .join('_')
+  );
+}
+
+/** Every leaf path of the schema, e.g. "kafka.brokers". */
+export function configPaths(): string[] {
+  const paths: string[] = [];
+  for (const [section, schema] of Object.entries(configSchema.shape)) {
+    const inner = unwrap(schema) as z.ZodObject;
+    for (const key of Object.keys(inner.shape)) paths.push(`${section}.${key}`);
+  }
+  return paths;
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s: z.ZodType = schema;
+  while (!(s instanceof z.ZodObject)) {
+    const def = (s as unknown as { def: { innerType?: z.ZodType } }).def;
+    if (!def.innerType) break;
+    s = def.innerType;
+  }
+  return s;
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const path of configPaths()) {
+    const value = env[envNameFor(path)];
+    if (value === undefined || value === '') continue;
+    const [section, key] = path.split('.') as [string, string];
+    (out[section] ??= {})[key] = value;
+  }
+  return out;
+}
+
+function readFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TickLakeError('CONFIG_INVALID', `cannot read config file ${file}`, { cause: err });
+  }
+  const parsed: unknown = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new TickLakeError('CONFIG_INVALID', `config file ${file} must hold a mapping of sections`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      b && typeof b === 'object' && !Array.isArray(b) && v && typeof v === 'object' && !Array.isArray(v)
+        ? merge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** A YAML or JSON file; defaults to $TICKLAKE_CONFIG when set. */
+  file?: string;
+  /** Programmatic overrides, applied last (tests use this). */
+  overrides?: ConfigInput;
+}
+
+/** Defaults < file < environment < overrides. Throws CONFIG_INVALID naming every bad key and where it came from. */
+export function loadConfig(opts: LoadConfigOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const file = opts.file ?? env.TICKLAKE_CONFIG;
+  let raw: Record<string, unknown> = file ? readFile(file) : {};
+  raw = merge(raw, fromEnv(env));
+  if (opts.overrides) raw = merge(raw, opts.overrides as Record<string, unknown>);
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const path = issue.path.join('.');
+      const envName = issue.path.length === 2 ? envNameFor(path) : undefined;
+      const origin = envName && env[envName] !== undefined ? ` (from ${envName})` : file ? ` (from ${file})` : '';
+      return `  ${path || '<root>'}${origin}: ${issue.message}`;
+    });
+    throw new TickLakeError('CONFIG_INVALID', `invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** A copy safe to print: secrets masked. */
+export function redactConfig(config: Config): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [section, values] of Object.entries(config)) {
+    out[section] = {};
+    for (const [key, value] of Object.entries(values as Record<string, unknown>)) {
+      out[section][key] = SECRET_KEYS.has(`${section}.${key}`) ? '***' : value;
+    }
+  }
+  return out;
+}

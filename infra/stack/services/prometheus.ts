@@ -1,0 +1,66 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../../../core/config.ts';
+import { httpOk } from '../health.ts';
+import type { StackService } from '../service.ts';
+
+/** Scrape targets: Temporal's own metrics and every ticklake process's /metrics (one port per process kind). */
+export function prometheusConfig(config: Config): string {
+  const s = config.stack;
+  const app = Array.from({ length: 8 }, (_, i) => `'127.0.0.1:${config.metrics.port + i}'`).join(', ');
+  return `# Written by \`ticklake stack up\`; edits are overwritten.
+global:
+  scrape_interval: 5s
+  evaluation_interval: 5s
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ['127.0.0.1:${s.prometheusPort}']
+  - job_name: temporal
+    static_configs:
+      - targets: ['127.0.0.1:${s.temporalMetricsPort}']
+  - job_name: ticklake
+    static_configs:
+      - targets: [${app}]
+`;
+}
+
+function findBinary(): string | undefined {
+  for (const candidate of ['prometheus', '/usr/bin/prometheus']) {
+    const res = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
+    if (!res.error && res.status === 0) return candidate;
+  }
+  return undefined;
+}
+
+export const prometheusService: StackService = {
+  name: 'prometheus',
+  optional: true,
+  ports: (c) => (c.stack.prometheus ? [c.stack.prometheusPort] : []),
+  async provision(ctx) {
+    if (!ctx.config.stack.prometheus) return 'disabled (TICKLAKE_STACK_PROMETHEUS=false)';
+    if (!findBinary()) return 'optional, not installed: apt-get install prometheus (Debian) to get metrics dashboards';
+    return undefined;
+  },
+  async prepare(ctx) {
+    const s = ctx.config.stack;
+    const home = join(s.stateDir, 'prometheus');
+    mkdirSync(join(home, 'data'), { recursive: true });
+    const file = join(home, 'prometheus.yml');
+    writeFileSync(file, prometheusConfig(ctx.config));
+    return {
+      command: findBinary() ?? 'prometheus',
+      args: [
+        `--config.file=${file}`,
+        `--storage.tsdb.path=${join(home, 'data')}`,
+        '--storage.tsdb.retention.time=2d',
+        `--web.listen-address=127.0.0.1:${s.prometheusPort}`,
+        '--log.level=warn',
+      ],
+      cwd: home,
+    };
+  },
+  healthy: (c) => httpOk(`http://127.0.0.1:${c.stack.prometheusPort}/-/ready`),
+  urls: (c) => ({ prometheus: `http://127.0.0.1:${c.stack.prometheusPort}` }),
+};
