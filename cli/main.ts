@@ -7,6 +7,7 @@ import { registerStackCommand } from './stack-command.ts';
 const program = new Command('ticklake')
   .description('Real-time market data: Kafka streams into a Parquet lake, Temporal batch jobs, BigQuery.')
   .option('-c, --config <file>', 'YAML or JSON config file (default: $TICKLAKE_CONFIG)')
+  .option('--profile <name>', '"test": use the integration-test stack (ports + 10000, own state dir)')
   .showHelpAfterError();
 
 registerStackCommand(program);

@@ -1,10 +1,14 @@
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../core/config.ts';
+import { testStackProfile } from '../infra/stack/profile.ts';
 
-/** Loads config from the root command's --config, env and defaults; errors name the bad key. */
+/**
+ * Loads config from the root command's --config, env and defaults; errors name the bad key.
+ * `--profile test` targets the integration suite's stack (ports + 10000), e.g. `ticklake --profile test stack up`.
+ */
 export function configFrom(cmd: Command): Config {
-  const opts = cmd.optsWithGlobals<{ config?: string }>();
-  return loadConfig({ file: opts.config });
+  const opts = cmd.optsWithGlobals<{ config?: string; profile?: string }>();
+  return loadConfig({ file: opts.config, overrides: opts.profile === 'test' ? testStackProfile() : undefined });
 }
 
 export function progressLine(line: string): void {

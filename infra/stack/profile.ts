@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { ConfigInput } from '../../core/config.ts';
 
 const BASE = {
@@ -32,4 +34,13 @@ export function shiftedStackProfile(offset: number, stateDir: string): ConfigInp
     metrics: { port: 9464 + offset },
     dashboard: { port: 3000 + offset },
   };
+}
+
+export const TEST_PORT_OFFSET = 10_000;
+
+/** The integration suite's stack: ports shifted by 10000 and its own state dir (TICKLAKE_TEST_STATE_DIR). */
+export function testStackProfile(env: NodeJS.ProcessEnv = process.env): ConfigInput {
+  const stateDir =
+    env.TICKLAKE_TEST_STATE_DIR || join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'ticklake-test');
+  return shiftedStackProfile(TEST_PORT_OFFSET, stateDir);
 }
