@@ -1,13 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
+// globalSetup runs in this process, not the test workers: silence the AWS SDK's Node 20 notice here too.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 // Two projects: `unit` needs nothing running; `integration` runs against the real local stack, which
 // test/integration/global-setup.ts starts on test ports (and stops, also on failure).
 export default defineConfig({
   test: {
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     reporters: ['default', 'json'],
     outputFile: { json: 'reports/vitest.json' },
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
@@ -15,6 +20,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],

@@ -2,5 +2,7 @@
 // The CLI runs the TypeScript sources directly through tsx: no build step between an edit and a run.
 import { register } from 'tsx/esm/api';
 
+// Node 20 is our target; the AWS SDK warns on every process that it will want Node 22 from 2027 (docs/DECISIONS.md).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 register();
 await import('../cli/main.ts');

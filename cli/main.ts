@@ -3,6 +3,7 @@ import { isTickLakeError } from '../core/errors.ts';
 import { registerConfigCommand } from './config-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerStackCommand } from './stack-command.ts';
+import { registerWorkerCommand } from './worker-command.ts';
 
 const program = new Command('ticklake')
   .description('Real-time market data: Kafka streams into a Parquet lake, Temporal batch jobs, BigQuery.')
@@ -13,6 +14,7 @@ const program = new Command('ticklake')
 registerStackCommand(program);
 registerDemoCommand(program);
 registerConfigCommand(program);
+registerWorkerCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -10,5 +10,5 @@ export interface PipelineProcess {
 }
 
 export function demoPipeline(): PipelineProcess[] {
-  return [];
+  return [{ name: 'worker', args: ['worker'] }];
 }

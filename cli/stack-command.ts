@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { provisionStack, stackDown, stackLogs, stackStatus, stackUp, type ServiceStatus } from '../infra/stack/stack.ts';
+import {
+  provisionStack,
+  stackDown,
+  stackLogs,
+  stackStatus,
+  stackUp,
+  type ServiceStatus,
+} from '../infra/stack/stack.ts';
 import { configFrom, progressLine } from './shared.ts';
 
 export function formatStatus(statuses: ServiceStatus[]): string {
@@ -12,11 +19,20 @@ export function formatStatus(statuses: ServiceStatus[]): string {
   ]);
   const header = ['SERVICE', 'STATE', 'PID', 'PORTS', 'ENDPOINTS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function registerStackCommand(program: Command): void {
-  const stack = program.command('stack').description('The local stack: Kafka, Temporal, S3, BigQuery emulator, Prometheus');
+  const stack = program
+    .command('stack')
+    .description('The local stack: Kafka, Temporal, S3, BigQuery emulator, Prometheus');
 
   stack
     .command('provision')

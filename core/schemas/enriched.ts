@@ -27,6 +27,9 @@ const derived = z.object({
   processedTs: z.number().int(),
 });
 
-export const enrichedTickSchema = z.intersection(tickSchema, derived.extend({ ev: z.literal(ENRICHED_SCHEMA_VERSION) }));
+export const enrichedTickSchema = z.intersection(
+  tickSchema,
+  derived.extend({ ev: z.literal(ENRICHED_SCHEMA_VERSION) }),
+);
 export type EnrichmentFields = z.infer<typeof derived>;
 export type EnrichedTick = z.infer<typeof enrichedTickSchema>;

@@ -117,7 +117,10 @@ export async function stopProcess(pidFile: string, graceMs = 15_000): Promise<bo
 export function tailFile(file: string, lines: number): string {
   if (!existsSync(file)) return '';
   const text = readFileSync(file, 'utf8');
-  return text.split('\n').slice(-lines - 1).join('\n');
+  return text
+    .split('\n')
+    .slice(-lines - 1)
+    .join('\n');
 }
 
 export function pidFileFor(stateDir: string, name: string): string {

@@ -2,15 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import type { Config } from '../../core/config.ts';
 import { TickLakeError } from '../../core/errors.ts';
 import { portFree, waitFor } from './health.ts';
-import {
-  isOurs,
-  logFileFor,
-  pidFileFor,
-  readPidRecord,
-  startProcess,
-  stopProcess,
-  tailFile,
-} from './process.ts';
+import { isOurs, logFileFor, pidFileFor, readPidRecord, startProcess, stopProcess, tailFile } from './process.ts';
 import type { StackContext, StackService } from './service.ts';
 import { STACK_SERVICES } from './services/index.ts';
 

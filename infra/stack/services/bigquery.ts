@@ -11,7 +11,13 @@ export const bigqueryService: StackService = {
   optional: false,
   ports: (c) => [c.stack.bigqueryPort, c.stack.bigqueryGrpcPort],
   async provision(ctx) {
-    await goInstall(ctx.config.stack.cacheDir, 'bigquery-emulator', PKG, ctx.config.stack.bigqueryEmulatorVersion, ctx.progress);
+    await goInstall(
+      ctx.config.stack.cacheDir,
+      'bigquery-emulator',
+      PKG,
+      ctx.config.stack.bigqueryEmulatorVersion,
+      ctx.progress,
+    );
     return undefined;
   },
   async prepare(ctx) {

@@ -72,8 +72,17 @@ export const kafkaService: StackService = {
     const classpath = `${libs}/*`;
     if (!existsSync(join(dataDir, 'meta.properties'))) {
       ctx.progress('kafka: formatting KRaft storage');
-      await run('java', [`-Dlog4j2.configurationFile=${log4j}`, '-cp', classpath, 'kafka.tools.StorageTool', 'format',
-        '-t', randomBytes(16).toString('base64url'), '-c', props]);
+      await run('java', [
+        `-Dlog4j2.configurationFile=${log4j}`,
+        '-cp',
+        classpath,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        randomBytes(16).toString('base64url'),
+        '-c',
+        props,
+      ]);
     }
     return {
       command: 'java',

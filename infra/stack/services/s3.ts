@@ -37,7 +37,17 @@ export const s3Service: StackService = {
     mkdirSync(meta, { recursive: true });
     return {
       command: bin,
-      args: ['--port', `127.0.0.1:${s.s3Port}`, '--region', ctx.config.s3.region, '--quiet', 'posix', '--sidecar', meta, data],
+      args: [
+        '--port',
+        `127.0.0.1:${s.s3Port}`,
+        '--region',
+        ctx.config.s3.region,
+        '--quiet',
+        'posix',
+        '--sidecar',
+        meta,
+        data,
+      ],
       // Credentials via the environment, so they never show in `ps` output.
       env: {
         ...process.env,

@@ -45,7 +45,9 @@ describe('config', () => {
   });
 
   it('masks secrets when printed', () => {
-    const shown = JSON.stringify(redactConfig(loadConfig({ env: { TICKLAKE_S3_SECRET_ACCESS_KEY: 'hunter22-secret' } })));
+    const shown = JSON.stringify(
+      redactConfig(loadConfig({ env: { TICKLAKE_S3_SECRET_ACCESS_KEY: 'hunter22-secret' } })),
+    );
     expect(shown).not.toContain('hunter22-secret');
     expect(shown).toContain('***');
   });

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { createWorker } from '../infra/temporal/worker.ts';
+import { configFrom, progressLine } from './shared.ts';
+
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('Run the Temporal worker (task queue from temporal.taskQueue) until SIGINT/SIGTERM')
+    .action(async (_o, cmd: Command) => {
+      const config = configFrom(cmd);
+      const { worker, close } = await createWorker(config);
+      const stop = () => worker.shutdown();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      progressLine(`[worker] polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}`);
+      await worker.run();
+      await close();
+      progressLine('[worker] stopped');
+    });
+}

@@ -1,0 +1,39 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { BigQuery } from '@google-cloud/bigquery';
+import { OAuth2Client } from 'google-auth-library';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Config } from '../core/config.ts';
+
+/** The one place each external client is built from config, so every process talks to the same endpoints. */
+
+export function kafkaClient(config: Config, clientId = config.kafka.clientId): Kafka {
+  return new Kafka({ brokers: config.kafka.brokers, clientId, logLevel: logLevel.WARN });
+}
+
+export function s3Client(config: Config): S3Client {
+  return new S3Client({
+    endpoint: config.s3.endpoint,
+    region: config.s3.region,
+    forcePathStyle: config.s3.forcePathStyle,
+    credentials: { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey },
+  });
+}
+
+export function bigqueryClient(config: Config): BigQuery {
+  // apiEndpoint (not BIGQUERY_EMULATOR_HOST) is what the Node client honours for every API, uploads included.
+  // The emulator checks no credentials, but the client insists on an auth client: give it a static token
+  // rather than letting it probe a metadata server that isn't there. Real BigQuery uses Application Default Credentials.
+  const local = /^http:\/\/(127\.0\.0\.1|localhost|bigquery-emulator)\b/.test(config.bigquery.apiEndpoint);
+  return new BigQuery({
+    projectId: config.bigquery.projectId,
+    apiEndpoint: config.bigquery.apiEndpoint,
+    location: config.bigquery.location,
+    ...(local ? { authClient: emulatorAuth() } : {}),
+  });
+}
+
+function emulatorAuth(): OAuth2Client {
+  const auth = new OAuth2Client();
+  auth.setCredentials({ access_token: 'emulator', expiry_date: Date.now() + 365 * 24 * 3600 * 1000 });
+  return auth;
+}

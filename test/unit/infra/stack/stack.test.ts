@@ -1,0 +1,119 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig, type Config } from '../../../../core/config.ts';
+import { isTickLakeError } from '../../../../core/errors.ts';
+import { portFree, tcpOpen } from '../../../../infra/stack/health.ts';
+import { pidFileFor, readPidRecord } from '../../../../infra/stack/process.ts';
+import type { StackService } from '../../../../infra/stack/service.ts';
+import { stackDown, stackStatus, stackUp } from '../../../../infra/stack/stack.ts';
+
+/** A real server process (node listening on a port) standing in for Kafka & co: the orchestration is under test. */
+function echoService(name: string, port: number): StackService {
+  return {
+    name,
+    optional: false,
+    ports: () => [port],
+    provision: async () => undefined,
+    prepare: async () => ({
+      command: process.execPath,
+      // The health probe hangs up at once: ignore the resulting socket errors like a real server would.
+      args: [
+        '-e',
+        `require('net').createServer(s => { s.on('error', () => {}); s.end('hi'); }).listen(${port}, '127.0.0.1')`,
+      ],
+    }),
+    healthy: () => tcpOpen(port),
+    urls: () => ({ [name]: `127.0.0.1:${port}` }),
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+function tmpConfig(): Config {
+  return loadConfig({
+    env: {},
+    overrides: { stack: { stateDir: mkdtempSync(join(tmpdir(), 'stack-')), startTimeoutMs: 10_000 } },
+  });
+}
+
+const blockers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(blockers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
+});
+
+describe('stack orchestration with real processes', () => {
+  it('starts, reports healthy, is idempotent, and stops leaving no process or port', async () => {
+    const config = tmpConfig();
+    const services = [echoService('a', await freePort()), echoService('b', await freePort())];
+    const up = await stackUp({ config, services });
+    expect(up.map((s) => [s.name, s.state])).toEqual([
+      ['a', 'healthy'],
+      ['b', 'healthy'],
+    ]);
+    const pids = services.map((s) => readPidRecord(pidFileFor(config.stack.stateDir, s.name))!.pid);
+
+    const again = await stackUp({ config, services });
+    expect(again.map((s) => s.pid)).toEqual(pids);
+
+    expect((await stackDown({ config, services })).sort()).toEqual(['a', 'b']);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+    for (const s of services) expect(await portFree(s.ports(config)[0]!)).toBe(true);
+    expect((await stackStatus({ config, services })).every((s) => s.state === 'stopped')).toBe(true);
+  });
+
+  it('refuses a port held by someone else, naming the port and the service', async () => {
+    const config = tmpConfig();
+    const port = await freePort();
+    const blocker = createServer();
+    blockers.push(blocker);
+    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', r));
+    let caught: unknown;
+    try {
+      await stackUp({ config, services: [echoService('busy', port)] });
+    } catch (err) {
+      caught = err;
+    }
+    expect(isTickLakeError(caught, 'PORT_IN_USE')).toBe(true);
+    expect((caught as Error).message).toContain(`port ${port} (busy)`);
+  });
+
+  it('never signals a process it did not start, even if the pid file names it', async () => {
+    const config = tmpConfig();
+    const port = await freePort();
+    const services = [echoService('x', port)];
+    await stackUp({ config, services });
+    const pidFile = pidFileFor(config.stack.stateDir, 'x');
+    const ours = readPidRecord(pidFile)!;
+    // Point the pid file at this test process, as if the pid had been reused: down must leave it alone.
+    const forged = { ...ours, pid: process.pid, exe: '/nonexistent/other-binary' };
+    writeFileSync(pidFile, JSON.stringify(forged));
+    expect(await stackDown({ config, services })).toEqual([]);
+    // Clean up the real one by restoring its record.
+    writeFileSync(pidFile, JSON.stringify(ours));
+    expect(await stackDown({ config, services })).toEqual(['x']);
+    expect(() => process.kill(ours.pid, 0)).toThrow();
+  });
+
+  it('fails with the log tail when a service exits before becoming healthy', async () => {
+    const config = tmpConfig();
+    const dying: StackService = {
+      ...echoService('dies', await freePort()),
+      prepare: async () => ({
+        command: process.execPath,
+        args: ['-e', 'console.error("boom: bad config"); process.exit(3)'],
+      }),
+    };
+    await expect(stackUp({ config, services: [dying] })).rejects.toThrow(
+      /dies did not become healthy[\s\S]*boom: bad config/,
+    );
+  });
+});
