@@ -31,7 +31,7 @@ export function registerDemoCommand(program: Command): void {
         process.once('SIGINT', () => stop('Ctrl-C'));
         process.once('SIGTERM', () => stop('SIGTERM'));
         if (o.duration) setTimeout(() => stop(`--duration ${o.duration}s elapsed`), Number(o.duration) * 1000);
-        for (const proc of demoPipeline()) {
+        for (const proc of demoPipeline(config.metrics.port)) {
           const child = spawn(process.execPath, [BIN, ...proc.args], {
             env: { ...process.env, ...proc.env },
             stdio: ['ignore', 'inherit', 'inherit'],

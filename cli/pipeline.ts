@@ -9,6 +9,8 @@ export interface PipelineProcess {
   env?: Record<string, string>;
 }
 
-export function demoPipeline(): PipelineProcess[] {
-  return [{ name: 'worker', args: ['worker'] }];
+export function demoPipeline(metricsBasePort: number): PipelineProcess[] {
+  const stages: Array<Omit<PipelineProcess, 'env'>> = [{ name: 'worker', args: ['worker'] }];
+  // Each process gets its own metrics port: base, base+1, ... (Prometheus scrapes base..base+7).
+  return stages.map((s, i) => ({ ...s, env: { TICKLAKE_METRICS_PORT: String(metricsBasePort + i) } }));
 }

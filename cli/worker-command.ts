@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { initProcessMetrics } from '../core/metrics.ts';
+import { startMetricsServer } from '../infra/metrics-server.ts';
 import { createWorker } from '../infra/temporal/worker.ts';
 import { configFrom, progressLine } from './shared.ts';
 
@@ -9,12 +11,19 @@ export function registerWorkerCommand(program: Command): void {
     .action(async (_o, cmd: Command) => {
       const config = configFrom(cmd);
       const { worker, close } = await createWorker(config);
+      const metrics = await startMetricsServer(
+        initProcessMetrics('worker'),
+        config.metrics.port,
+        () => worker.getState() === 'RUNNING',
+        config.metrics.host,
+      );
       const stop = () => worker.shutdown();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       progressLine(`[worker] polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}`);
       await worker.run();
       await close();
+      metrics.close();
       progressLine('[worker] stopped');
     });
 }

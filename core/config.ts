@@ -84,6 +84,8 @@ export const configSchema = z.object({
   metrics: z
     .object({
       port: port.default(9464),
+      // Loopback by default; containers set 0.0.0.0 so Prometheus can reach them.
+      host: z.string().default('127.0.0.1'),
     })
     .prefault({}),
   dashboard: z

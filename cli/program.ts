@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+import { registerConfigCommand } from './config-command.ts';
+import { registerDemoCommand } from './demo-command.ts';
+import { registerStackCommand } from './stack-command.ts';
+import { registerWorkerCommand } from './worker-command.ts';
+
+/** The whole CLI, built without running it (tests read the command tree). */
+export function buildProgram(): Command {
+  const program = new Command('ticklake')
+    .description('Real-time market data: Kafka streams into a Parquet lake, Temporal batch jobs, BigQuery.')
+    .option('-c, --config <file>', 'YAML or JSON config file (default: $TICKLAKE_CONFIG)')
+    .option('--profile <name>', '"test": use the integration-test stack (ports + 10000, own state dir)')
+    .showHelpAfterError();
+  registerStackCommand(program);
+  registerDemoCommand(program);
+  registerConfigCommand(program);
+  registerWorkerCommand(program);
+  return program;
+}
