@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { registerConfigCommand } from './config-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
+import { registerIngestCommand } from './ingest-command.ts';
+import { registerProcessCommand } from './process-command.ts';
+import { registerTopicsCommand } from './topics-command.ts';
 import { registerStackCommand } from './stack-command.ts';
 import { registerWorkerCommand } from './worker-command.ts';
 
@@ -15,5 +18,8 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerConfigCommand(program);
   registerWorkerCommand(program);
+  registerTopicsCommand(program);
+  registerIngestCommand(program);
+  registerProcessCommand(program);
   return program;
 }

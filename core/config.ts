@@ -55,6 +55,41 @@ export const configSchema = z.object({
       clientId: z.string().default('ticklake'),
     })
     .prefault({}),
+  topics: z
+    .object({
+      // Namespaces every topic name (e.g. "staging." or a test run's prefix); empty in production by default.
+      prefix: z.string().regex(/^[\w.-]*$/).default(''),
+      partitions: z.coerce.number().int().min(1).max(1000).default(6),
+      replicationFactor: z.coerce.number().int().min(1).max(7).default(1),
+      retentionHours: z.coerce.number().positive().default(72),
+      dlqRetentionHours: z.coerce.number().positive().default(24 * 14),
+    })
+    .prefault({}),
+  producer: z
+    .object({
+      /** Records held in memory before `send` makes the source wait: the backpressure bound. */
+      maxBufferedRecords: z.coerce.number().int().positive().default(200_000),
+      batchSize: z.coerce.number().int().positive().default(10_000),
+      lingerMs: z.coerce.number().int().nonnegative().default(20),
+      compression: z.enum(['none', 'gzip']).default('none'),
+    })
+    .prefault({}),
+  processor: z
+    .object({
+      groupId: z.string().default('ticklake-processor'),
+      dedupeCapacity: z.coerce.number().int().positive().default(50_000),
+      dedupeWindowMs: z.coerce.number().int().positive().default(10 * 60_000),
+      outOfOrdernessMs: z.coerce.number().int().nonnegative().default(2_000),
+      allowedLatenessMs: z.coerce.number().int().nonnegative().default(60_000),
+      /** A state snapshot rides in the transaction at most this often; recovery replays what came after it. */
+      snapshotIntervalMs: z.coerce.number().int().positive().default(10_000),
+      /** Event time may lead the record's Kafka timestamp by this much before it is dead-lettered. */
+      maxAheadMs: z.coerce.number().int().nonnegative().default(60_000),
+      /** Event time may trail the record's Kafka timestamp by this much (0 = no limit, for replays). */
+      maxBehindMs: z.coerce.number().int().nonnegative().default(0),
+      maxPayloadBytes: z.coerce.number().int().positive().default(16_384),
+    })
+    .prefault({}),
   temporal: z
     .object({
       address: z.string().default('127.0.0.1:7233'),

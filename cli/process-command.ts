@@ -1,0 +1,54 @@
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { createLogger } from '../core/logger.ts';
+import { initProcessMetrics } from '../core/metrics.ts';
+import { loadShippedReference } from '../core/reference-file.ts';
+import { kafkaClient } from '../infra/clients.ts';
+import { startMetricsServer } from '../infra/metrics-server.ts';
+import { StreamProcessor } from '../streaming/processor/processor.ts';
+import { ReferenceCache } from '../streaming/reference-cache.ts';
+import { applyTopics, topicName, topicSpecs } from '../streaming/topics.ts';
+import { configFrom, progressLine } from './shared.ts';
+
+export function registerProcessCommand(program: Command): void {
+  program
+    .command('process')
+    .description('Validate, dedupe, enrich and bar ticks.raw with exactly-once Kafka transactions')
+    .option('--instance <id>', 'this instance’s id, stable across its restarts (default: processor-<hostname>)')
+    .action(async (o: { instance?: string }, cmd: Command) => {
+      const config = configFrom(cmd);
+      const instanceId = o.instance ?? `processor-${hostname()}`;
+      const log = createLogger({ component: 'processor', instance: instanceId }, config.log.level);
+      const kafka = kafkaClient(config, `ticklake-${instanceId}`);
+      const admin = kafka.admin();
+      await admin.connect();
+      await applyTopics(admin, Object.values(topicSpecs(config)), config.topics.replicationFactor);
+      await admin.disconnect();
+      const reference = new ReferenceCache(kafka, topicName(config, 'referenceSymbols'), loadShippedReference(), log);
+      await reference.start();
+      const registry = initProcessMetrics('processor');
+      const processor = new StreamProcessor({
+        config,
+        kafka,
+        reference,
+        log,
+        registry,
+        instanceId,
+        onFatal: (err) => {
+          log.error('consumer stopped for good; exiting so a supervisor restarts us', { error: err.message });
+          process.exit(1);
+        },
+      });
+      const metrics = await startMetricsServer(registry, config.metrics.port, () => true, config.metrics.host);
+      await processor.start();
+      progressLine(`[process] ${instanceId} consuming ${topicName(config, 'raw')} as group ${config.processor.groupId}`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await processor.stop();
+      await reference.stop();
+      metrics.close();
+      progressLine('[process] stopped');
+    });
+}

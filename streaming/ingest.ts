@@ -1,0 +1,100 @@
+import type { Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { BAR_INTERVAL_US } from '../core/schemas/bar.ts';
+import { TickProducer } from './producer.ts';
+import { publishReference } from './reference-cache.ts';
+import type { CreatedSource } from './sources/index.ts';
+import { applyTopics, topicName, topicSpecs } from './topics.ts';
+
+export interface IngestOptions {
+  config: Config;
+  kafka: Kafka;
+  created: CreatedSource;
+  /** Tick `source` name used in heartbeats. */
+  sourceName: string;
+  log: Logger;
+  registry?: Registry;
+  signal: AbortSignal;
+  heartbeatIntervalMs?: number;
+  /** On a bounded source's end, push every partition's watermark past all windows so every bar is final. */
+  finalWatermark?: boolean;
+}
+
+export interface IngestResult {
+  records: number;
+  maxEventTs: number | null;
+  seconds: number;
+}
+
+const TS_FIELD = /"ts":(\d{13,16})/;
+
+/** The event time of a tick's JSON, read without parsing the whole record (once per batch, for heartbeats). */
+function eventTimeOf(value: string | Buffer): number | undefined {
+  const text = typeof value === 'string' ? value.slice(0, 400) : value.subarray(0, 400).toString('utf8');
+  const m = TS_FIELD.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** `ticklake ingest`: one source into `ticks.raw`, with reference data first and heartbeats throughout. */
+export async function runIngest(opts: IngestOptions): Promise<IngestResult> {
+  const { config, kafka, log } = opts;
+  const started = Date.now();
+  const admin = kafka.admin();
+  await admin.connect();
+  const specs = topicSpecs(config);
+  try {
+    await applyTopics(admin, Object.values(specs), config.topics.replicationFactor);
+  } finally {
+    await admin.disconnect();
+  }
+  const partitions = specs.raw.partitions;
+
+  if (opts.created.universe.length) {
+    const refProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await refProducer.connect();
+    await publishReference(refProducer, topicName(config, 'referenceSymbols'), opts.created.universe);
+    await refProducer.disconnect();
+    log.info('reference published', { symbols: opts.created.universe.length });
+  }
+
+  const producer = new TickProducer(kafka, {
+    topic: topicName(config, 'raw'),
+    ...config.producer,
+    log,
+    registry: opts.registry,
+  });
+  await producer.connect();
+  let records = 0;
+  let maxTs: number | null = null;
+  let lastHeartbeat = Date.now();
+  const interval = opts.heartbeatIntervalMs ?? 1000;
+  const { source } = opts.created;
+  try {
+    for await (const batch of source.batches(opts.signal)) {
+      await producer.send(batch);
+      records += batch.length;
+      const last = batch[batch.length - 1];
+      const ts = last ? eventTimeOf(last.value) : undefined;
+      if (ts !== undefined && (maxTs === null || ts > maxTs)) maxTs = ts;
+      if (maxTs !== null && Date.now() - lastHeartbeat >= interval) {
+        await producer.sendHeartbeats(maxTs, opts.sourceName, partitions);
+        lastHeartbeat = Date.now();
+      }
+    }
+    if (maxTs !== null) {
+      const p = config.processor;
+      const end =
+        opts.finalWatermark && !opts.signal.aborted
+          ? maxTs + BAR_INTERVAL_US + (p.outOfOrdernessMs + p.allowedLatenessMs) * 1000 + 1
+          : maxTs;
+      await producer.sendHeartbeats(end, opts.sourceName, partitions);
+    }
+    await producer.flush();
+  } finally {
+    await source.close();
+    await producer.close();
+  }
+  return { records, maxEventTs: maxTs, seconds: (Date.now() - started) / 1000 };
+}

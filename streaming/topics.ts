@@ -1,0 +1,136 @@
+import type { Admin, ITopicConfig } from 'kafkajs';
+import kafkajs from 'kafkajs';
+import type { Config } from '../core/config.ts';
+
+// kafkajs is CommonJS and Node's ESM loader can't see this named export: take it from the default export.
+const { ConfigResourceTypes } = kafkajs;
+
+/**
+ * Every Kafka topic ticklake owns, declared once. Names are logical (`ticks.raw`); `topicName()` applies the
+ * configured prefix so a test run or a staging deployment can share a cluster.
+ */
+export const TOPICS = {
+  raw: 'ticks.raw',
+  enriched: 'ticks.enriched',
+  bars: 'bars.1m',
+  late: 'ticks.late',
+  dlq: 'ticks.dlq',
+  alerts: 'alerts',
+  referenceSymbols: 'reference.symbols',
+  models: 'models',
+  processorState: 'processor.state',
+} as const;
+
+export type TopicKey = keyof typeof TOPICS;
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  configs: Record<string, string>;
+}
+
+const HOUR_MS = 3_600_000;
+/** Largest record batch a data topic accepts; writers keep each request's batch to half of it. */
+export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
+export function topicName(config: Config, key: TopicKey): string {
+  return `${config.topics.prefix}${TOPICS[key]}`;
+}
+
+/** The desired state of every topic, from config. */
+export function topicSpecs(config: Config): Record<TopicKey, TopicSpec> {
+  const t = config.topics;
+  // Processor transactions write large batches: room for 8 MiB record batches on every data topic.
+  const retained = (hours: number) => ({
+    'cleanup.policy': 'delete',
+    'retention.ms': String(Math.round(hours * HOUR_MS)),
+    'max.message.bytes': String(MAX_BATCH_BYTES),
+  });
+  const compacted = { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': String(HOUR_MS) };
+  const spec = (key: TopicKey, partitions: number, configs: Record<string, string>): TopicSpec => ({
+    name: topicName(config, key),
+    partitions,
+    configs,
+  });
+  return {
+    raw: spec('raw', t.partitions, retained(t.retentionHours)),
+    enriched: spec('enriched', t.partitions, retained(t.retentionHours)),
+    bars: spec('bars', t.partitions, retained(t.retentionHours)),
+    late: spec('late', t.partitions, retained(t.dlqRetentionHours)),
+    // The DLQ keeps oversized originals verbatim (base64 in JSON); a 2 MiB raw record still fits.
+    dlq: spec('dlq', t.partitions, retained(t.dlqRetentionHours)),
+    alerts: spec('alerts', t.partitions, retained(t.dlqRetentionHours)),
+    referenceSymbols: spec('referenceSymbols', 1, compacted),
+    models: spec('models', 1, compacted),
+    // Processor checkpoints (one key per input partition), written inside the processing transaction.
+    processorState: spec('processorState', t.partitions, { ...compacted, 'max.message.bytes': String(16 * 1024 * 1024) }),
+  };
+}
+
+export interface ApplyReport {
+  created: string[];
+  partitionsIncreased: Array<{ topic: string; from: number; to: number }>;
+  configsUpdated: Array<{ topic: string; keys: string[] }>;
+  unchanged: string[];
+  warnings: string[];
+}
+
+/**
+ * Creates missing topics, raises partition counts and sets configs to the declared values. Idempotent: a second
+ * run reports everything unchanged. Never lowers partitions (Kafka can't) or deletes anything.
+ */
+export async function applyTopics(admin: Admin, specs: TopicSpec[], replicationFactor: number): Promise<ApplyReport> {
+  const report: ApplyReport = { created: [], partitionsIncreased: [], configsUpdated: [], unchanged: [], warnings: [] };
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(s.name));
+  if (missing.length) {
+    const topics: ITopicConfig[] = missing.map((s) => ({
+      topic: s.name,
+      numPartitions: s.partitions,
+      replicationFactor,
+      configEntries: Object.entries(s.configs).map(([name, value]) => ({ name, value })),
+    }));
+    await admin.createTopics({ topics, waitForLeaders: true });
+    report.created.push(...missing.map((s) => s.name));
+  }
+  const present = specs.filter((s) => existing.has(s.name));
+  if (!present.length) return report;
+
+  const metadata = await admin.fetchTopicMetadata({ topics: present.map((s) => s.name) });
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: present.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.name, configNames: Object.keys(s.configs) })),
+  });
+  for (const s of present) {
+    let changed = false;
+    const current = metadata.topics.find((t) => t.name === s.name)?.partitions.length ?? 0;
+    if (current < s.partitions) {
+      await admin.createPartitions({ topicPartitions: [{ topic: s.name, count: s.partitions }] });
+      report.partitionsIncreased.push({ topic: s.name, from: current, to: s.partitions });
+      changed = true;
+    } else if (current > s.partitions) {
+      report.warnings.push(`${s.name} has ${current} partitions, config asks ${s.partitions}: Kafka cannot reduce them`);
+    }
+    const entries = described.resources.find((r) => r.resourceName === s.name)?.configEntries ?? [];
+    const differing = Object.entries(s.configs).filter(
+      ([k, v]) => entries.find((e) => e.configName === k)?.configValue !== v,
+    );
+    if (differing.length) {
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: s.name,
+            // alterConfigs replaces the topic's whole dynamic config: always send every declared key.
+            configEntries: Object.entries(s.configs).map(([name, value]) => ({ name, value })),
+          },
+        ],
+      });
+      report.configsUpdated.push({ topic: s.name, keys: differing.map(([k]) => k) });
+      changed = true;
+    }
+    if (!changed) report.unchanged.push(s.name);
+  }
+  return report;
+}
