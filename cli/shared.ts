@@ -8,7 +8,7 @@ import { testStackProfile } from '../infra/stack/profile.ts';
  */
 export function configFrom(cmd: Command): Config {
   const opts = cmd.optsWithGlobals<{ config?: string; profile?: string }>();
-  return loadConfig({ file: opts.config, overrides: opts.profile === 'test' ? testStackProfile() : undefined });
+  return loadConfig({ file: opts.config, profile: opts.profile === 'test' ? testStackProfile() : undefined });
 }
 
 export function progressLine(line: string): void {

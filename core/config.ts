@@ -213,15 +213,21 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** A YAML or JSON file; defaults to $TICKLAKE_CONFIG when set. */
   file?: string;
+  /** A named base layer (e.g. the test stack's ports), applied over defaults and under file and environment. */
+  profile?: ConfigInput;
   /** Programmatic overrides, applied last (tests use this). */
   overrides?: ConfigInput;
 }
 
-/** Defaults < file < environment < overrides. Throws CONFIG_INVALID naming every bad key and where it came from. */
+/**
+ * Defaults < profile < file < environment < overrides. Throws CONFIG_INVALID naming every bad key and where it
+ * came from.
+ */
 export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const env = opts.env ?? process.env;
   const file = opts.file ?? env.TICKLAKE_CONFIG;
-  let raw: Record<string, unknown> = file ? readFile(file) : {};
+  let raw: Record<string, unknown> = (opts.profile as Record<string, unknown>) ?? {};
+  if (file) raw = merge(raw, readFile(file));
   raw = merge(raw, fromEnv(env));
   if (opts.overrides) raw = merge(raw, opts.overrides as Record<string, unknown>);
   const result = configSchema.safeParse(raw);

@@ -3,5 +3,5 @@ import { testStackProfile } from '../../infra/stack/profile.ts';
 
 /** The config every integration test uses: the test stack's ports and state dir. */
 export function testStackConfig(): Config {
-  return loadConfig({ overrides: testStackProfile() });
+  return loadConfig({ profile: testStackProfile() });
 }
