@@ -1,12 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { stackDown, stackUp } from '../infra/stack/stack.ts';
-import { demoPipeline } from './pipeline.ts';
+import { demoPipeline, type PipelineProcess } from './pipeline.ts';
 import { configFrom, progressLine } from './shared.ts';
 import { formatStatus } from './stack-command.ts';
 
 const BIN = fileURLToPath(new URL('../bin/ticklake.mjs', import.meta.url));
+const MAX_RESTARTS = 5;
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -18,58 +21,78 @@ export function registerDemoCommand(program: Command): void {
       const config = configFrom(cmd);
       const statuses = await stackUp({ config, progress: progressLine });
       process.stdout.write(formatStatus(statuses) + '\n');
+      mkdirSync(join(config.stack.stateDir, 'demo'), { recursive: true });
+      // Children get the same profile and config file as we have.
+      const globals = cmd.optsWithGlobals<{ config?: string; profile?: string }>();
+      const prefixArgs = [
+        ...(globals.profile ? ['--profile', globals.profile] : []),
+        ...(globals.config ? ['--config', globals.config] : []),
+      ];
 
       const children = new Map<string, ChildProcess>();
       let stopping = false;
-      const finished = new Promise<string>((resolve) => {
-        const stop = (why: string) => {
-          if (!stopping) {
-            stopping = true;
-            resolve(why);
-          }
-        };
-        process.once('SIGINT', () => stop('Ctrl-C'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        if (o.duration) setTimeout(() => stop(`--duration ${o.duration}s elapsed`), Number(o.duration) * 1000);
-        for (const proc of demoPipeline(config.metrics.port)) {
-          const child = spawn(process.execPath, [BIN, ...proc.args], {
-            env: { ...process.env, ...proc.env },
-            stdio: ['ignore', 'inherit', 'inherit'],
-          });
-          children.set(proc.name, child);
-          progressLine(`[demo] started ${proc.name} (pid ${child.pid}): ticklake ${proc.args.join(' ')}`);
-          child.once('exit', (code, signal) => {
-            children.delete(proc.name);
-            if (!stopping) stop(`${proc.name} exited (${signal ?? code})`);
-          });
+      let resolveStop!: (why: string) => void;
+      const finished = new Promise<string>((resolve) => (resolveStop = resolve));
+      const stop = (why: string) => {
+        if (!stopping) {
+          stopping = true;
+          resolveStop(why);
         }
-      });
+      };
+      process.once('SIGINT', () => stop('Ctrl-C'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      if (o.duration) setTimeout(() => stop(`--duration ${o.duration}s elapsed`), Number(o.duration) * 1000).unref();
 
-      const urls = Object.assign({}, ...statuses.map((s) => s.urls)) as Record<string, string>;
+      const restarts = new Map<string, number>();
+      const launch = (proc: PipelineProcess) => {
+        const child = spawn(process.execPath, [BIN, ...prefixArgs, ...proc.args], {
+          env: { ...process.env, ...proc.env },
+          stdio: ['ignore', 'inherit', 'inherit'],
+        });
+        children.set(proc.name, child);
+        progressLine(`[demo] started ${proc.name} (pid ${child.pid})`);
+        child.once('exit', (code, signal) => {
+          children.delete(proc.name);
+          if (stopping) return;
+          // A crashed stage is restarted (its state recovers from Kafka); one that keeps crashing stops the demo.
+          const n = (restarts.get(proc.name) ?? 0) + 1;
+          restarts.set(proc.name, n);
+          if (n > MAX_RESTARTS) return stop(`${proc.name} exited ${n} times (last: ${signal ?? code})`);
+          progressLine(`[demo] ${proc.name} exited (${signal ?? code}); restarting in 2s (${n}/${MAX_RESTARTS})`);
+          setTimeout(() => !stopping && launch(proc), 2000);
+        });
+      };
+      for (const proc of demoPipeline(config)) launch(proc);
+
+      const urls = Object.assign({}, ...statuses.filter((s) => s.state === 'healthy').map((s) => s.urls)) as Record<
+        string,
+        string
+      >;
       process.stdout.write(
         '\nticklake demo is running. Open:\n' +
           Object.entries(urls)
             .map(([k, v]) => `  ${k.padEnd(12)} ${v}`)
             .join('\n') +
+          `\nLabels of injected anomalies: ${join(config.stack.stateDir, 'demo', 'labels.ndjson')}` +
           '\nPress Ctrl-C to stop.\n',
       );
 
       const why = await finished;
       progressLine(`[demo] stopping: ${why}`);
-      await Promise.all(
-        [...children.entries()].map(
-          ([name, child]) =>
-            new Promise<void>((resolve) => {
-              const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
-              child.once('exit', () => {
-                clearTimeout(kill);
-                progressLine(`[demo] ${name} stopped`);
-                resolve();
-              });
-              child.kill('SIGTERM');
-            }),
-        ),
-      );
+      // Stop in reverse start order: the source first, so downstream stages drain what it sent.
+      for (const proc of [...demoPipeline(config)].reverse()) {
+        const child = children.get(proc.name);
+        if (!child) continue;
+        await new Promise<void>((resolve) => {
+          const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+          child.once('exit', () => {
+            clearTimeout(kill);
+            progressLine(`[demo] ${proc.name} stopped`);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        });
+      }
       if (!o.keepStack) {
         const stopped = await stackDown({ config });
         progressLine(`[demo] stack stopped: ${stopped.join(', ')}`);

@@ -1,6 +1,9 @@
+import { join } from 'node:path';
+import type { Config } from '../core/config.ts';
+
 /**
- * The pipeline processes the demo (`npm start`) runs beside the stack, each as its own `ticklake` child
- * process, in start order. Later stages add themselves here; one list keeps the demo and docs in step.
+ * The pipeline processes the demo (`npm start`) runs beside the stack, each as its own `ticklake` child process,
+ * in start order. One list keeps the demo, docker-compose and the docs in step.
  */
 export interface PipelineProcess {
   name: string;
@@ -9,8 +12,34 @@ export interface PipelineProcess {
   env?: Record<string, string>;
 }
 
-export function demoPipeline(metricsBasePort: number): PipelineProcess[] {
-  const stages: Array<Omit<PipelineProcess, 'env'>> = [{ name: 'worker', args: ['worker'] }];
+/** The demo's market: 50 symbols ticking in real time from now on, with a few labelled anomalies and faults. */
+export function demoIngestArgs(config: Config): string[] {
+  const set = (kv: string) => ['--set', kv];
+  return [
+    'ingest',
+    '--source',
+    'synthetic',
+    ...set('speed=1'),
+    ...set('start=now'),
+    ...set('tradingHours=false'),
+    ...set('symbols=50'),
+    ...set('anomalies.priceJump.rate=0.0002'),
+    ...set('anomalies.volumeSpike.rate=0.0002'),
+    ...set('anomalies.spreadBlowout.rate=0.0002'),
+    ...set('anomalies.duplicate.rate=0.001'),
+    ...set('anomalies.outOfOrder.rate=0.001'),
+    ...set('anomalies.late.rate=0.0002'),
+    ...set('anomalies.malformed.rate=0.0002'),
+    ...set(`labelsFile=${join(config.stack.stateDir, 'demo', 'labels.ndjson')}`),
+  ];
+}
+
+export function demoPipeline(config: Config): PipelineProcess[] {
+  const stages: Array<Omit<PipelineProcess, 'env'>> = [
+    { name: 'worker', args: ['worker'] },
+    { name: 'process', args: ['process', '--instance', 'demo-0'] },
+    { name: 'ingest', args: demoIngestArgs(config) },
+  ];
   // Each process gets its own metrics port: base, base+1, ... (Prometheus scrapes base..base+7).
-  return stages.map((s, i) => ({ ...s, env: { TICKLAKE_METRICS_PORT: String(metricsBasePort + i) } }));
+  return stages.map((s, i) => ({ ...s, env: { TICKLAKE_METRICS_PORT: String(config.metrics.port + i) } }));
 }

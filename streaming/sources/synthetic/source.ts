@@ -1,0 +1,132 @@
+import { type FileHandle, open } from 'node:fs/promises';
+import { TickLakeError } from '../../../core/errors.ts';
+import { loadShippedReference } from '../../../core/reference-file.ts';
+import type { ReferenceSymbol } from '../../../core/schemas/reference.ts';
+import type { SourceRecord, SourceStats, TickSource } from '../source.ts';
+import { type Clock, type Timed, pacedBatches } from '../replay/pacing.ts';
+import { isoToUs } from '../replay/timestamps.ts';
+import { SyntheticGenerator } from './generator.ts';
+import type { SyntheticLabel } from './labels.ts';
+import { type SyntheticOptions, type SyntheticOptionsInput, syntheticOptionsSchema } from './options.ts';
+import { SessionCalendar } from './session.ts';
+import { loadReferenceFile, syntheticUniverse } from './universe.ts';
+
+/**
+ * The synthetic market as a TickSource. The generator (generator.ts) is pure; this edge adds pacing against the wall
+ * clock, batching, and the labels file.
+ */
+export interface SyntheticSource extends TickSource {
+  /** The instruments ticking, for the reference topic. */
+  readonly universe: readonly ReferenceSymbol[];
+  /** Resolved start (µs), so a run with a default start can be reproduced by passing it back. */
+  readonly startUs: number;
+  /** Every label so far, in emission order (same content as the labels file). */
+  labels(): readonly SyntheticLabel[];
+}
+
+export interface SyntheticDeps {
+  clock?: Clock;
+  /** Wall time in ms, for the default start and 'now'. */
+  nowMs?: () => number;
+}
+
+export function parseSyntheticOptions(input: SyntheticOptionsInput): SyntheticOptions {
+  const parsed = syntheticOptionsSchema.safeParse(input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ');
+    throw new TickLakeError('CONFIG_INVALID', `synthetic options: ${issues}`);
+  }
+  return parsed.data;
+}
+
+export function resolveStartUs(opts: SyntheticOptions, nowMs: number): number {
+  const start = opts.start;
+  if (typeof start === 'number') return start;
+  if (start === 'now') return Math.floor(nowMs) * 1000;
+  if (start !== undefined) {
+    const r = isoToUs(start);
+    if (!r.ok) throw new TickLakeError('CONFIG_INVALID', `synthetic options: start: ${r.error}`);
+    return r.us;
+  }
+  return new SessionCalendar(opts.utcOffsetMinutes).todaysOpenUs(nowMs);
+}
+
+function referenceRows(opts: SyntheticOptions): ReferenceSymbol[] {
+  if (opts.referenceFile === null) return [];
+  return opts.referenceFile === undefined ? loadShippedReference() : loadReferenceFile(opts.referenceFile);
+}
+
+export function createSyntheticSource(input: SyntheticOptionsInput, deps: SyntheticDeps = {}): SyntheticSource {
+  const opts = parseSyntheticOptions(input);
+  const universe = syntheticUniverse(opts.symbols, opts.seed, referenceRows(opts));
+  const startUs = resolveStartUs(opts, (deps.nowMs ?? Date.now)());
+  const gen = new SyntheticGenerator(opts, universe, startUs);
+  const closing = new AbortController();
+  let emitted = 0;
+  let labelsWritten = 0;
+  let labelsFile: Promise<FileHandle> | undefined;
+  let closed = false;
+
+  // Opened once (truncating), on the first batches() call; writes are unbuffered, so the file is current after
+  // every batch even if close() is never called.
+  async function writeLabels(): Promise<void> {
+    if (opts.labelsFile === undefined || closed || labelsWritten === gen.labels.length) return;
+    labelsFile ??= open(opts.labelsFile, 'w');
+    const lines = gen.labels.slice(labelsWritten).map((l) => JSON.stringify(l) + '\n');
+    labelsWritten = gen.labels.length;
+    await (await labelsFile).write(lines.join(''));
+  }
+
+  function* timed(): Generator<Timed> {
+    for (let r = gen.next(); r !== undefined; r = gen.next()) yield { record: r, ts: gen.lastTs };
+  }
+
+  async function* unpaced(stop: AbortSignal): AsyncGenerator<SourceRecord[]> {
+    while (!stop.aborted && !gen.finished) {
+      const batch: SourceRecord[] = [];
+      for (let r: SourceRecord | undefined; batch.length < opts.batchSize && (r = gen.next()) !== undefined;) {
+        batch.push(r);
+      }
+      if (batch.length === 0) return;
+      yield batch;
+    }
+  }
+
+  return {
+    name: opts.source,
+    universe,
+    startUs,
+    labels: () => gen.labels,
+    async *batches(signal: AbortSignal): AsyncIterable<SourceRecord[]> {
+      const stop = AbortSignal.any([signal, closing.signal]);
+      if (opts.labelsFile !== undefined && !closed) labelsFile ??= open(opts.labelsFile, 'w');
+      const batches =
+        opts.speed === 0
+          ? unpaced(stop)
+          : pacedBatches(timed(), {
+              batchSize: opts.batchSize,
+              speed: opts.speed,
+              maxPauseMs: opts.maxPauseMs,
+              signal: stop,
+              clock: deps.clock,
+            });
+      for await (const batch of batches) {
+        await writeLabels();
+        emitted += batch.length;
+        yield batch;
+        if (stop.aborted) break;
+      }
+      await writeLabels();
+    },
+    stats(): SourceStats {
+      return { emitted, counters: { ...gen.counters, labels: gen.labels.length } };
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closing.abort();
+      await writeLabels();
+      closed = true;
+      if (labelsFile !== undefined) await (await labelsFile).close();
+    },
+  };
+}

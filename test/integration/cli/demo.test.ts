@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../core/config.ts';
+import { kafkaClient } from '../../../infra/clients.ts';
+import { testStackProfile } from '../../../infra/stack/profile.ts';
+import { topicName } from '../../../streaming/topics.ts';
+import { uniqueName } from '../../support/ids.ts';
+
+const BIN = fileURLToPath(new URL('../../../bin/ticklake.mjs', import.meta.url));
+const prefix = `${uniqueName('demo')}.`;
+const env = { ...process.env, TICKLAKE_TOPICS_PREFIX: prefix, TICKLAKE_PROCESSOR_GROUP_ID: `${prefix}processor` };
+const config = loadConfig({ env, profile: testStackProfile() });
+
+afterAll(async () => {
+  const admin = kafkaClient(config).admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith(prefix)) }).catch(() => {});
+  await admin.disconnect();
+});
+
+describe('ticklake demo (npm start)', () => {
+  it('runs the pipeline, prints the URLs, and stops cleanly', async () => {
+    const child = spawn(process.execPath, [BIN, '--profile', 'test', 'demo', '--duration', '30', '--keep-stack'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code, stderr.slice(-3000)).toBe(0);
+    expect(stdout).toContain('temporal-ui');
+    expect(stdout).toMatch(/http:\/\/127\.0\.0\.1:18233/);
+    for (const stage of ['worker', 'process', 'ingest']) expect(stderr).toContain(`[demo] ${stage} stopped`);
+    expect(stderr).not.toMatch(/restarting in/);
+
+    // Ticks flowed end to end: the processor committed enriched output.
+    const admin = kafkaClient(config).admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(topicName(config, 'enriched'));
+    await admin.disconnect();
+    expect(offsets.reduce((n, p) => n + Number(p.high), 0)).toBeGreaterThan(100);
+  }, 120_000);
+});
