@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { configPaths, envNameFor, redactConfig } from '../core/config.ts';
+import { configPaths, configReference, envNameFor, redactConfig } from '../core/config.ts';
 import { configFrom } from './shared.ts';
 
 export function registerConfigCommand(program: Command): void {
@@ -10,6 +10,10 @@ export function registerConfigCommand(program: Command): void {
     .action((_opts, cmd: Command) => {
       process.stdout.write(JSON.stringify(redactConfig(configFrom(cmd)), null, 2) + '\n');
     });
+  config
+    .command('docs')
+    .description('Print the settings reference (docs/CONFIG.md)')
+    .action(() => process.stdout.write(configReference()));
   config
     .command('env')
     .description('List every setting with its environment variable')

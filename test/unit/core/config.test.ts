@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configPaths, envNameFor, loadConfig, redactConfig } from '../../../core/config.ts';
+import { configPaths, configReference, envNameFor, loadConfig, redactConfig } from '../../../core/config.ts';
 import { isTickLakeError } from '../../../core/errors.ts';
 
 describe('config', () => {
@@ -50,5 +50,12 @@ describe('config', () => {
     );
     expect(shown).not.toContain('hunter22-secret');
     expect(shown).toContain('***');
+  });
+});
+
+describe('docs/CONFIG.md', () => {
+  it('is the current generated reference (regenerate: npx ticklake config docs > docs/CONFIG.md)', () => {
+    const text = readFileSync(new URL('../../../docs/CONFIG.md', import.meta.url), 'utf8');
+    expect(text).toBe(configReference());
   });
 });
