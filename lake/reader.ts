@@ -1,0 +1,196 @@
+import type { RecordBatch } from 'apache-arrow';
+import { TickLakeError } from '../core/errors.ts';
+import { fromRecordBatch, gather, rowCount, toRecordBatch, type Columns } from './columns.ts';
+import { partitionRange } from './layout.ts';
+import { loadSnapshot, snapshotFiles, type FileEntry, type PartitionRef, type Snapshot } from './manifest.ts';
+import { decodeParquet } from './parquet.ts';
+import type { Storage } from './storage/storage.ts';
+import type { TableDef } from './tables.ts';
+
+/**
+ * Reading one snapshot of a table by event-time range and symbols. Pruning happens three times before any
+ * data is fetched: partitions by their dt=/hour= path, files by the manifest's min/max time and symbol set,
+ * row groups by the per-row-group stats the writer put in the manifest (only those row groups are decoded).
+ * Rows are then filtered exactly. Files written under an older schema read their missing columns as null.
+ */
+export interface ScanFilter {
+  /** Inclusive lower bound, µs. */
+  fromUs?: number;
+  /** Exclusive upper bound, µs. */
+  toUs?: number;
+  symbols?: readonly string[];
+  /** Read this snapshot instead of the latest (time travel while it is retained). */
+  seq?: number;
+}
+
+export interface ScanPlan {
+  seq: number | null;
+  files: { entry: FileEntry; rowGroups: number[] }[];
+  pruned: { partitions: number; files: number; rowGroups: number };
+}
+
+const overlaps = (min: number, max: number, f: ScanFilter) =>
+  (f.fromUs === undefined || max >= f.fromUs) && (f.toUs === undefined || min < f.toUs);
+
+function symbolMayMatch(
+  set: readonly string[] | null,
+  min: string,
+  max: string,
+  wanted: readonly string[] | undefined,
+) {
+  if (!wanted) return true;
+  if (set) return wanted.some((s) => set.includes(s));
+  return wanted.some((s) => s >= min && s <= max);
+}
+
+export function partitionMayMatch(ref: PartitionRef, f: ScanFilter): boolean {
+  const { startUs, endUs } = partitionRange(ref.partition);
+  return overlaps(startUs, endUs - 1, f) && overlaps(ref.minTs, ref.maxTs, f);
+}
+
+/** The pure planning step: which files and row groups of `files` can hold matching rows. */
+export function planFiles(files: readonly FileEntry[], f: ScanFilter): Omit<ScanPlan, 'seq'> {
+  const plan: Omit<ScanPlan, 'seq'> = { files: [], pruned: { partitions: 0, files: 0, rowGroups: 0 } };
+  for (const entry of files) {
+    if (
+      !overlaps(entry.minTs, entry.maxTs, f) ||
+      !symbolMayMatch(entry.symbols, entry.minSymbol, entry.maxSymbol, f.symbols)
+    ) {
+      plan.pruned.files++;
+      continue;
+    }
+    const rowGroups: number[] = [];
+    entry.rowGroups.forEach((rg, i) => {
+      if (overlaps(rg.minTs, rg.maxTs, f) && symbolMayMatch(null, rg.minSymbol, rg.maxSymbol, f.symbols))
+        rowGroups.push(i);
+      else plan.pruned.rowGroups++;
+    });
+    if (rowGroups.length === 0) plan.pruned.files++;
+    else plan.files.push({ entry, rowGroups });
+  }
+  plan.files.sort((a, b) => (a.entry.path < b.entry.path ? -1 : 1));
+  return plan;
+}
+
+async function snapshotOrThrow(storage: Storage, table: string, seq?: number): Promise<Snapshot | null> {
+  const snap = await loadSnapshot(storage, table, seq);
+  if (!snap && seq !== undefined) throw new TickLakeError('INPUT_INVALID', `table ${table} has no snapshot ${seq}`);
+  return snap;
+}
+
+export async function planScan(storage: Storage, table: string, f: ScanFilter = {}): Promise<ScanPlan> {
+  const snap = await snapshotOrThrow(storage, table, f.seq);
+  if (!snap) return { seq: null, files: [], pruned: { partitions: 0, files: 0, rowGroups: 0 } };
+  let prunedPartitions = 0;
+  const files = await snapshotFiles(storage, snap, (ref) => {
+    const keep = partitionMayMatch(ref, f);
+    if (!keep) prunedPartitions++;
+    return keep;
+  });
+  const plan = planFiles(files, f);
+  return { seq: snap.seq, files: plan.files, pruned: { ...plan.pruned, partitions: prunedPartitions } };
+}
+
+function filterRows(def: TableDef, cols: Columns, f: ScanFilter): Columns {
+  const ts = cols[def.timeColumn] as number[];
+  const sym = cols[def.symbolColumn] as string[];
+  const wanted = f.symbols ? new Set(f.symbols) : null;
+  const keep: number[] = [];
+  for (let i = 0; i < ts.length; i++) {
+    if (f.fromUs !== undefined && ts[i]! < f.fromUs) continue;
+    if (f.toUs !== undefined && ts[i]! >= f.toUs) continue;
+    if (wanted && !wanted.has(sym[i]!)) continue;
+    keep.push(i);
+  }
+  return keep.length === ts.length ? cols : gather(cols, keep);
+}
+
+/** Matching rows as Arrow record batches in the table's current schema, file by file. */
+export async function* scan(storage: Storage, def: TableDef, f: ScanFilter = {}): AsyncGenerator<RecordBatch> {
+  for await (const cols of scanColumns(storage, def, f)) yield toRecordBatch(def.columns, cols, rowCount(cols));
+}
+
+/** Like scan, as plain columns (µs numbers for times). */
+export async function* scanColumns(storage: Storage, def: TableDef, f: ScanFilter = {}): AsyncGenerator<Columns> {
+  const plan = await planScan(storage, def.name, f);
+  for (const { entry, rowGroups } of plan.files) {
+    const bytes = await storage.get(entry.path);
+    if (!bytes) throw new TickLakeError('INPUT_INVALID', `live file ${entry.path} is missing from storage`);
+    const all = rowGroups.length === entry.rowGroups.length ? undefined : rowGroups;
+    for (const batch of decodeParquet(bytes, { rowGroups: all })) {
+      const cols = filterRows(def, fromRecordBatch(def.columns, batch), f);
+      if (rowCount(cols) > 0) yield cols;
+    }
+  }
+}
+
+// ---- what `ticklake lake ls | stats | cat` print ---------------------------------------------------------
+
+export interface LsResult {
+  table: string;
+  seq: number | null;
+  createdAt: number | null;
+  files: FileEntry[];
+}
+
+export async function lakeLs(
+  storage: Storage,
+  table: string,
+  opts: { seq?: number; partition?: string } = {},
+): Promise<LsResult> {
+  const snap = await snapshotOrThrow(storage, table, opts.seq);
+  if (!snap) return { table, seq: null, createdAt: null, files: [] };
+  const files = await snapshotFiles(
+    storage,
+    snap,
+    (ref) => opts.partition === undefined || ref.partition === opts.partition,
+  );
+  return { table, seq: snap.seq, createdAt: snap.createdAt, files: files.sort((a, b) => (a.path < b.path ? -1 : 1)) };
+}
+
+export interface StatsResult {
+  table: string;
+  seq: number | null;
+  schemaVersion: number | null;
+  partitions: Omit<PartitionRef, 'manifest'>[];
+  total: { partitions: number; files: number; rows: number; bytes: number };
+  offsets: Snapshot['offsets'];
+}
+
+/** Per-partition file counts, rows and bytes, straight from the snapshot (no part manifest is read). */
+export async function lakeStats(storage: Storage, table: string, opts: { seq?: number } = {}): Promise<StatsResult> {
+  const snap = await snapshotOrThrow(storage, table, opts.seq);
+  const partitions = (snap?.partitions ?? []).map(({ manifest: _m, ...rest }) => rest);
+  return {
+    table,
+    seq: snap?.seq ?? null,
+    schemaVersion: snap?.schema.version ?? null,
+    partitions,
+    total: {
+      partitions: partitions.length,
+      files: partitions.reduce((n, p) => n + p.files, 0),
+      rows: partitions.reduce((n, p) => n + p.rows, 0),
+      bytes: partitions.reduce((n, p) => n + p.bytes, 0),
+    },
+    offsets: snap?.offsets ?? {},
+  };
+}
+
+/** Matching rows as NDJSON lines (column names as keys, times as µs since epoch), at most `limit`. */
+export async function* lakeCat(
+  storage: Storage,
+  def: TableDef,
+  f: ScanFilter & { limit?: number } = {},
+): AsyncGenerator<string> {
+  let left = f.limit ?? Infinity;
+  const names = def.columns.map((c) => c.name);
+  for await (const cols of scanColumns(storage, def, f)) {
+    const n = rowCount(cols);
+    for (let i = 0; i < n && left > 0; i++, left--) {
+      const row: Record<string, unknown> = {};
+      for (const name of names) row[name] = cols[name]![i];
+      yield JSON.stringify(row);
+    }
+    if (left <= 0) return;
+  }
+}

@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOUR_US, type SourceRange } from '../../../lake/layout.ts';
+import { lakeCat, lakeLs, lakeStats, planFiles, planScan, scan, scanColumns } from '../../../lake/reader.ts';
+import { commit } from '../../../lake/manifest.ts';
+import { rawTable, storedSchema } from '../../../lake/tables.ts';
+import { LakeWriter } from '../../../lake/writer.ts';
+import type { FsStorage } from '../../../lake/storage/fs.ts';
+import { T0, collect, makeTicks, tempStorage } from './fixtures.ts';
+
+const range = (partition: number, start: number, end: number): SourceRange => ({
+  topic: 'ticks.raw',
+  partition,
+  startOffset: String(start),
+  endOffset: String(end),
+});
+
+describe('reader', () => {
+  let storage: FsStorage;
+  let cleanup = async () => {};
+
+  beforeAll(async () => {
+    ({ storage, cleanup } = await tempStorage());
+    const lake = new LakeWriter(storage, { rowGroupRows: 100 });
+    // Hour 10: AAPL/MSFT on Kafka partition 0; hour 10: NVDA/TSLA on partition 1; hour 12: all four.
+    await lake.commit(
+      rawTable,
+      await lake.writeFile(
+        rawTable,
+        makeTicks(400, { symbols: ['AAPL', 'MSFT'], spanUs: 3_000_000_000 }),
+        range(0, 0, 399),
+      ),
+    );
+    await lake.commit(
+      rawTable,
+      await lake.writeFile(
+        rawTable,
+        makeTicks(400, { symbols: ['NVDA', 'TSLA'], seq0: 400, spanUs: 3_000_000_000 }),
+        range(1, 0, 399),
+      ),
+    );
+    await lake.commit(
+      rawTable,
+      await lake.writeFile(rawTable, makeTicks(400, { startUs: T0 + 2 * HOUR_US, seq0: 800 }), range(0, 400, 799)),
+    );
+  });
+  afterAll(() => cleanup());
+
+  const count = async (f: Parameters<typeof scanColumns>[2]) => {
+    let n = 0;
+    for await (const c of scanColumns(storage, rawTable, f)) n += c.id!.length;
+    return n;
+  };
+
+  it('prunes partitions by path, files by symbol set, row groups by time', async () => {
+    const plan = await planScan(storage, 'raw', { fromUs: T0, toUs: T0 + 600_000_000, symbols: ['AAPL'] });
+    expect(plan.pruned.partitions).toBe(1);
+    expect(plan.files).toHaveLength(1);
+    expect(plan.files[0]!.entry.symbols).toEqual(['AAPL', 'MSFT']);
+    // 400 sorted rows in 4 row groups: AAPL's rows are the first 200, and only the early minutes are wanted.
+    expect(plan.files[0]!.rowGroups).toEqual([0]);
+    expect(plan.pruned.files).toBe(1);
+  });
+
+  it('returns exactly the matching rows', async () => {
+    const all = makeTicks(400, { symbols: ['AAPL', 'MSFT'], spanUs: 3_000_000_000 });
+    const expected = all.filter((t) => t.symbol === 'AAPL' && t.ts >= T0 && t.ts < T0 + 600_000_000).length;
+    expect(await count({ fromUs: T0, toUs: T0 + 600_000_000, symbols: ['AAPL'] })).toBe(expected);
+    expect(await count({})).toBe(1200);
+    expect(await count({ fromUs: T0 + 2 * HOUR_US })).toBe(400);
+    expect(await count({ symbols: ['NOPE'] })).toBe(0);
+  });
+
+  it('yields Arrow record batches in the table schema', async () => {
+    const batches = await collect(scan(storage, rawTable, { symbols: ['TSLA'], toUs: T0 + HOUR_US }));
+    expect(batches.reduce((n, b) => n + b.numRows, 0)).toBe(200);
+    expect(batches[0]!.schema.fields.map((f) => f.name)).toEqual(rawTable.columns.map((c) => c.name));
+  });
+
+  it('plans with min/max symbols when a file lists no symbol set', () => {
+    const entry = {
+      minSymbol: 'B',
+      maxSymbol: 'D',
+      symbols: null,
+      minTs: 0,
+      maxTs: 10,
+      rowGroups: [{ rows: 1, minTs: 0, maxTs: 10, minSymbol: 'B', maxSymbol: 'D' }],
+    };
+    const f = entry as never;
+    expect(planFiles([f], { symbols: ['C'] }).files).toHaveLength(1);
+    expect(planFiles([f], { symbols: ['E'] }).files).toHaveLength(0);
+  });
+
+  it('backs lake ls, stats and cat', async () => {
+    const ls = await lakeLs(storage, 'raw');
+    expect(ls.seq).toBe(3);
+    expect(ls.files).toHaveLength(3);
+    expect((await lakeLs(storage, 'raw', { seq: 1 })).files).toHaveLength(1);
+    const stats = await lakeStats(storage, 'raw');
+    expect(stats.partitions.map((p) => [p.partition, p.files, p.rows])).toEqual([
+      ['dt=2024-03-01/hour=10', 2, 800],
+      ['dt=2024-03-01/hour=12', 1, 400],
+    ]);
+    expect(stats.total).toMatchObject({ partitions: 2, files: 3, rows: 1200 });
+    expect(stats.offsets).toEqual({ 'ticks.raw/0': '800', 'ticks.raw/1': '400' });
+    const lines = await collect(lakeCat(storage, rawTable, { symbols: ['MSFT'], limit: 3 }));
+    expect(lines).toHaveLength(3);
+    const row = JSON.parse(lines[0]!);
+    expect(row).toMatchObject({ symbol: 'MSFT', source: 'syn' });
+    expect(typeof row.ts).toBe('number');
+  });
+
+  it('reads files of an older schema version with the new nullable columns as null', async () => {
+    const { storage: s, cleanup: c } = await tempStorage();
+    try {
+      const lake = new LakeWriter(s);
+      await lake.commit(rawTable, await lake.writeFile(rawTable, makeTicks(10), range(0, 0, 9)));
+      const v2 = {
+        ...rawTable,
+        version: 2,
+        columns: [
+          ...rawTable.columns,
+          { name: 'venue', kind: 'dict' as const, nullable: true, since: 2, get: () => 'X' },
+        ],
+      };
+      await lake.commit(v2, await lake.writeFile(v2, makeTicks(10, { seq0: 10 }), range(0, 10, 19)));
+      expect((await lakeStats(s, 'raw')).schemaVersion).toBe(2);
+      const venues = (await collect(scanColumns(s, v2))).flatMap((cols) => cols.venue!);
+      expect(venues.filter((v) => v === null)).toHaveLength(10);
+      expect(venues.filter((v) => v === 'X')).toHaveLength(10);
+      // An old writer during a rolling deploy may still commit; a broken one may not.
+      await expect(
+        lake.commit(rawTable, await lake.writeFile(rawTable, makeTicks(5, { seq0: 20 }), range(0, 20, 24))),
+      ).resolves.toMatchObject({ status: 'committed' });
+      await expect(
+        commit(
+          s,
+          'raw',
+          { ...storedSchema(rawTable), version: 3 },
+          { kind: 'append', entries: [], ranges: [range(0, 25, 25)] },
+        ),
+      ).rejects.toThrow(/venue was dropped/);
+    } finally {
+      await c();
+    }
+  });
+});
