@@ -13,7 +13,9 @@ export function registerConfigCommand(program: Command): void {
   config
     .command('docs')
     .description('Print the settings reference (docs/CONFIG.md)')
-    .action(() => process.stdout.write(configReference()));
+    .action(() => {
+      process.stdout.write(configReference());
+    });
   config
     .command('env')
     .description('List every setting with its environment variable')

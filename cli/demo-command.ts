@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { stackDown, stackUp } from '../infra/stack/stack.ts';
 import { demoPipeline, type PipelineProcess } from './pipeline.ts';
-import { configFrom, progressLine } from './shared.ts';
+import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 import { formatStatus } from './stack-command.ts';
 
 const BIN = fileURLToPath(new URL('../bin/ticklake.mjs', import.meta.url));
@@ -18,6 +18,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--duration <seconds>', 'stop by itself after this many seconds (default: run until Ctrl-C)')
     .option('--keep-stack', 'leave the stack running on exit')
     .action(async (o: { duration?: string; keepStack?: boolean }, cmd: Command) => {
+      const stopRequested = shutdownSignal();
       const config = configFrom(cmd);
       const statuses = await stackUp({ config, progress: progressLine });
       process.stdout.write(formatStatus(statuses) + '\n');
@@ -39,8 +40,7 @@ export function registerDemoCommand(program: Command): void {
           resolveStop(why);
         }
       };
-      process.once('SIGINT', () => stop('Ctrl-C'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+      void stopRequested.then((sig) => stop(sig === 'SIGINT' ? 'Ctrl-C' : sig));
       if (o.duration) setTimeout(() => stop(`--duration ${o.duration}s elapsed`), Number(o.duration) * 1000).unref();
 
       const restarts = new Map<string, number>();

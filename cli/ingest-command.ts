@@ -8,7 +8,7 @@ import { kafkaClient } from '../infra/clients.ts';
 import { startMetricsServer } from '../infra/metrics-server.ts';
 import { runIngest } from '../streaming/ingest.ts';
 import { SOURCE_NAMES, SOURCES } from '../streaming/sources/index.ts';
-import { configFrom, progressLine } from './shared.ts';
+import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 
 interface IngestFlags {
   source: string;
@@ -61,6 +61,8 @@ export function registerIngestCommand(program: Command): void {
     .option('--set <key=value>', 'one source option, e.g. --set symbols=500 --set anomalies.priceJump.rate=0.001', (v, acc: string[]) => [...acc, v], [])
     .option('--no-final-watermark', 'on a bounded source, do not close every bar at the end')
     .action(async (flags: IngestFlags, cmd: Command) => {
+      const abort = new AbortController();
+      void shutdownSignal().then(() => abort.abort());
       const config = configFrom(cmd);
       const factory = SOURCES[flags.source];
       if (!factory) {
@@ -74,10 +76,6 @@ export function registerIngestCommand(program: Command): void {
       const log = createLogger({ component: 'ingest', source: flags.source }, config.log.level);
       const registry = initProcessMetrics('ingest');
       const metrics = await startMetricsServer(registry, config.metrics.port, () => true, config.metrics.host);
-      const abort = new AbortController();
-      const stop = () => abort.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
       progressLine(`[ingest] ${flags.source} -> ${config.kafka.brokers.join(',')}`);
       try {
         const result = await runIngest({

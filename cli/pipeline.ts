@@ -38,6 +38,7 @@ export function demoPipeline(config: Config): PipelineProcess[] {
   const stages: Array<Omit<PipelineProcess, 'env'>> = [
     { name: 'worker', args: ['worker'] },
     { name: 'process', args: ['process', '--instance', 'demo-0'] },
+    { name: 'sink', args: ['sink', '--table', 'raw,enriched,bars,alerts'] },
     { name: 'ingest', args: demoIngestArgs(config) },
   ];
   // Each process gets its own metrics port: base, base+1, ... (Prometheus scrapes base..base+7).

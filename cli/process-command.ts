@@ -8,7 +8,7 @@ import { startMetricsServer } from '../infra/metrics-server.ts';
 import { StreamProcessor } from '../streaming/processor/processor.ts';
 import { ReferenceCache } from '../streaming/reference-cache.ts';
 import { applyTopics, topicName, topicSpecs } from '../streaming/topics.ts';
-import { configFrom, progressLine } from './shared.ts';
+import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 
 export function registerProcessCommand(program: Command): void {
   program
@@ -16,6 +16,7 @@ export function registerProcessCommand(program: Command): void {
     .description('Validate, dedupe, enrich and bar ticks.raw with exactly-once Kafka transactions')
     .option('--instance <id>', 'this instance’s id, stable across its restarts (default: processor-<hostname>)')
     .action(async (o: { instance?: string }, cmd: Command) => {
+      const stopRequested = shutdownSignal();
       const config = configFrom(cmd);
       const instanceId = o.instance ?? `processor-${hostname()}`;
       const log = createLogger({ component: 'processor', instance: instanceId }, config.log.level);
@@ -42,10 +43,7 @@ export function registerProcessCommand(program: Command): void {
       const metrics = await startMetricsServer(registry, config.metrics.port, () => true, config.metrics.host);
       await processor.start();
       progressLine(`[process] ${instanceId} consuming ${topicName(config, 'raw')} as group ${config.processor.groupId}`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await stopRequested;
       await processor.stop();
       await reference.stop();
       metrics.close();

@@ -2,7 +2,9 @@ import { Command } from 'commander';
 import { registerConfigCommand } from './config-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerIngestCommand } from './ingest-command.ts';
+import { registerLakeCommand } from './lake-command.ts';
 import { registerProcessCommand } from './process-command.ts';
+import { registerSinkCommand } from './sink-command.ts';
 import { registerTopicsCommand } from './topics-command.ts';
 import { registerStackCommand } from './stack-command.ts';
 import { registerWorkerCommand } from './worker-command.ts';
@@ -21,5 +23,7 @@ export function buildProgram(): Command {
   registerTopicsCommand(program);
   registerIngestCommand(program);
   registerProcessCommand(program);
+  registerSinkCommand(program);
+  registerLakeCommand(program);
   return program;
 }

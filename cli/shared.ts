@@ -14,3 +14,14 @@ export function configFrom(cmd: Command): Config {
 export function progressLine(line: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 }
+
+/**
+ * Resolves with the signal's name on the first SIGINT or SIGTERM. Call it first thing in a long-running command,
+ * so a stop requested while the process is still starting is honoured after start-up instead of killing it mid-way.
+ */
+export function shutdownSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}

@@ -2,13 +2,14 @@ import type { Command } from 'commander';
 import { initProcessMetrics } from '../core/metrics.ts';
 import { startMetricsServer } from '../infra/metrics-server.ts';
 import { createWorker } from '../infra/temporal/worker.ts';
-import { configFrom, progressLine } from './shared.ts';
+import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 
 export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description('Run the Temporal worker (task queue from temporal.taskQueue) until SIGINT/SIGTERM')
     .action(async (_o, cmd: Command) => {
+      const stopRequested = shutdownSignal();
       const config = configFrom(cmd);
       const { worker, close } = await createWorker(config);
       const metrics = await startMetricsServer(
@@ -17,9 +18,7 @@ export function registerWorkerCommand(program: Command): void {
         () => worker.getState() === 'RUNNING',
         config.metrics.host,
       );
-      const stop = () => worker.shutdown();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      void stopRequested.then(() => worker.shutdown());
       progressLine(`[worker] polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}`);
       await worker.run();
       await close();

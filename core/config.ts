@@ -90,6 +90,19 @@ export const configSchema = z.object({
       maxPayloadBytes: z.coerce.number().int().positive().default(16_384),
     })
     .prefault({}),
+  sink: z
+    .object({
+      /** A partition's buffered rows are written as one file set when any bound is reached. */
+      maxRows: z.coerce.number().int().positive().default(200_000),
+      maxBytes: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+      /** Quiet partitions still flush after this long. */
+      maxAgeMs: z.coerce.number().int().positive().default(10_000),
+      /** Stop fetching while this many bytes wait for S3 (bounded memory when S3 is slow or down). */
+      maxPendingBytes: z.coerce.number().int().positive().default(256 * 1024 * 1024),
+      /** Consumer group is `<topics.prefix><groupPrefix>-<table>`; progress itself lives in the lake's manifest. */
+      groupPrefix: z.string().min(1).default('ticklake-sink'),
+    })
+    .prefault({}),
   temporal: z
     .object({
       address: z.string().default('127.0.0.1:7233'),
@@ -106,6 +119,16 @@ export const configSchema = z.object({
       // Local defaults only: the stack's own S3 server is started with these. Production sets them from the env.
       accessKeyId: z.string().min(1).default('ticklake'),
       secretAccessKey: z.string().min(1).default('ticklake-local-secret'),
+      /** Key prefix of the lake inside the bucket ('' or ending in '/'). */
+      lakePrefix: z
+        .string()
+        .regex(/^([\w.-]+\/)*$/, "'' or path segments ending in '/'")
+        .default('lake/'),
+      /**
+       * The server enforces If-None-Match atomically under concurrency (AWS S3, MinIO): manifest commits are then
+       * one conditional PUT. versitygw 1.7 does not (docs/LAKE.md), so the default commits by consensus instead.
+       */
+      atomicConditionalWrites: bool.default(false),
     })
     .prefault({}),
   bigquery: z

@@ -1,8 +1,9 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { BigQuery } from '@google-cloud/bigquery';
 import { OAuth2Client } from 'google-auth-library';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../core/config.ts';
+import { S3Storage, s3ClientFromConfig } from '../lake/storage/s3.ts';
 
 /** The one place each external client is built from config, so every process talks to the same endpoints. */
 
@@ -11,12 +12,12 @@ export function kafkaClient(config: Config, clientId = config.kafka.clientId): K
 }
 
 export function s3Client(config: Config): S3Client {
-  return new S3Client({
-    endpoint: config.s3.endpoint,
-    region: config.s3.region,
-    forcePathStyle: config.s3.forcePathStyle,
-    credentials: { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey },
-  });
+  return s3ClientFromConfig(config.s3);
+}
+
+/** The lake's object store: the configured bucket under `s3.lakePrefix`. */
+export function lakeStorage(config: Config): S3Storage {
+  return new S3Storage(config.s3, { prefix: config.s3.lakePrefix, atomicPutIfAbsent: config.s3.atomicConditionalWrites });
 }
 
 export function bigqueryClient(config: Config): BigQuery {

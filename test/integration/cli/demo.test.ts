@@ -2,14 +2,21 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../core/config.ts';
-import { kafkaClient } from '../../../infra/clients.ts';
+import { kafkaClient, lakeStorage } from '../../../infra/clients.ts';
+import { lakeStats } from '../../../lake/reader.ts';
 import { testStackProfile } from '../../../infra/stack/profile.ts';
 import { topicName } from '../../../streaming/topics.ts';
 import { uniqueName } from '../../support/ids.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/ticklake.mjs', import.meta.url));
 const prefix = `${uniqueName('demo')}.`;
-const env = { ...process.env, TICKLAKE_TOPICS_PREFIX: prefix, TICKLAKE_PROCESSOR_GROUP_ID: `${prefix}processor` };
+const env = {
+  ...process.env,
+  TICKLAKE_TOPICS_PREFIX: prefix,
+  TICKLAKE_PROCESSOR_GROUP_ID: `${prefix}processor`,
+  TICKLAKE_S3_LAKE_PREFIX: `${prefix.replace('.', '')}/`,
+  TICKLAKE_SINK_MAX_AGE_MS: '2000',
+};
 const config = loadConfig({ env, profile: testStackProfile() });
 
 afterAll(async () => {
@@ -33,7 +40,7 @@ describe('ticklake demo (npm start)', () => {
     expect(code, stderr.slice(-3000)).toBe(0);
     expect(stdout).toContain('temporal-ui');
     expect(stdout).toMatch(/http:\/\/127\.0\.0\.1:18233/);
-    for (const stage of ['worker', 'process', 'ingest']) expect(stderr).toContain(`[demo] ${stage} stopped`);
+    for (const stage of ['worker', 'process', 'sink', 'ingest']) expect(stderr).toContain(`[demo] ${stage} stopped`);
     expect(stderr).not.toMatch(/restarting in/);
 
     // Ticks flowed end to end: the processor committed enriched output.
@@ -42,5 +49,9 @@ describe('ticklake demo (npm start)', () => {
     const offsets = await admin.fetchTopicOffsets(topicName(config, 'enriched'));
     await admin.disconnect();
     expect(offsets.reduce((n, p) => n + Number(p.high), 0)).toBeGreaterThan(100);
+
+    // ... and the sinks landed them in the lake.
+    const stats = await lakeStats(lakeStorage(config), 'enriched');
+    expect(stats.total.rows).toBeGreaterThan(50);
   }, 120_000);
 });

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { lakeCat, lakeLs, lakeStats } from '../lake/reader.ts';
+import { TABLES } from '../lake/tables.ts';
+import { lakeStorage } from '../infra/clients.ts';
+import { configFrom } from './shared.ts';
+import { tableName } from './sink-command.ts';
+
+function parseTime(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (/^\d+$/.test(v)) return Number(v);
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) throw new Error(`not a time: ${v} (µs since epoch or ISO-8601)`);
+  return ms * 1000;
+}
+
+export function registerLakeCommand(program: Command): void {
+  const lake = program.command('lake').description('Read the lake: files, statistics, rows');
+  lake
+    .command('ls <table>')
+    .description('Live files of the latest (or --seq) snapshot')
+    .option('--seq <n>', 'snapshot number')
+    .option('--partition <p>', 'e.g. dt=2026-11-20/hour=14')
+    .action(async (table: string, o: { seq?: string; partition?: string }, cmd: Command) => {
+      const res = await lakeLs(lakeStorage(configFrom(cmd)), tableName(table), {
+        seq: o.seq === undefined ? undefined : Number(o.seq),
+        partition: o.partition,
+      });
+      process.stdout.write(`${res.table} snapshot ${res.seq ?? '-'}: ${res.files.length} files\n`);
+      for (const f of res.files) process.stdout.write(`${f.path}\t${f.rows} rows\t${f.bytes} bytes\n`);
+    });
+  lake
+    .command('stats <table>')
+    .description('Per-partition files, rows and bytes, and the committed source offsets')
+    .action(async (table: string, _o, cmd: Command) => {
+      process.stdout.write(JSON.stringify(await lakeStats(lakeStorage(configFrom(cmd)), tableName(table)), null, 2) + '\n');
+    });
+  lake
+    .command('cat <table>')
+    .description('Rows as NDJSON, pruned by time range and symbols')
+    .option('--from <time>', 'inclusive, µs since epoch or ISO-8601')
+    .option('--to <time>', 'exclusive')
+    .option('--symbols <list>', 'comma-separated')
+    .option('--limit <n>', 'at most this many rows', '100')
+    .action(async (table: string, o: { from?: string; to?: string; symbols?: string; limit: string }, cmd: Command) => {
+      const def = TABLES[tableName(table)];
+      for await (const line of lakeCat(lakeStorage(configFrom(cmd)), def, {
+        fromUs: parseTime(o.from),
+        toUs: parseTime(o.to),
+        symbols: o.symbols?.split(',').map((s) => s.trim()),
+        limit: Number(o.limit),
+      })) {
+        process.stdout.write(line + '\n');
+      }
+    });
+}

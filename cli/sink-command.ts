@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { TickLakeError } from '../core/errors.ts';
+import { createLogger } from '../core/logger.ts';
+import { initProcessMetrics } from '../core/metrics.ts';
+import { TABLES, type TableName } from '../lake/tables.ts';
+import { kafkaClient, lakeStorage } from '../infra/clients.ts';
+import { startMetricsServer } from '../infra/metrics-server.ts';
+import { LakeSink } from '../streaming/sink/sink.ts';
+import { applyTopics, topicSpecs } from '../streaming/topics.ts';
+import { configFrom, progressLine, shutdownSignal } from './shared.ts';
+
+export function tableName(name: string): TableName {
+  if (!Object.hasOwn(TABLES, name)) {
+    throw new TickLakeError('CONFIG_INVALID', `unknown table "${name}" (tables: ${Object.keys(TABLES).join(', ')})`);
+  }
+  return name as TableName;
+}
+
+export function registerSinkCommand(program: Command): void {
+  program
+    .command('sink')
+    .description('Land topics in the S3 lake as Parquet, exactly once through the manifest')
+    .requiredOption('-t, --table <tables>', 'raw | enriched | bars | alerts, or several comma-separated')
+    .action(async (o: { table: string }, cmd: Command) => {
+      const stopRequested = shutdownSignal();
+      const config = configFrom(cmd);
+      const tables = o.table.split(',').map((t) => tableName(t.trim()));
+      const log = createLogger({ component: 'sink' }, config.log.level);
+      const kafka = kafkaClient(config, `ticklake-sink`);
+      const admin = kafka.admin();
+      await admin.connect();
+      await applyTopics(admin, Object.values(topicSpecs(config)), config.topics.replicationFactor);
+      await admin.disconnect();
+      const registry = initProcessMetrics('sink');
+      const storage = lakeStorage(config);
+      const sinks = tables.map(
+        (table) =>
+          new LakeSink({
+            config,
+            kafka,
+            storage,
+            table,
+            log: log.child({ table }),
+            registry,
+            onFatal: (err) => {
+              log.error('consumer stopped for good; exiting so a supervisor restarts us', { table, error: err.message });
+              process.exit(1);
+            },
+          }),
+      );
+      const metrics = await startMetricsServer(registry, config.metrics.port, () => true, config.metrics.host);
+      await Promise.all(sinks.map((s) => s.start()));
+      for (const table of tables) progressLine(`[sink] ${table} -> s3://${config.s3.bucket}/${config.s3.lakePrefix}${table}/`);
+      await stopRequested;
+      await Promise.all(sinks.map((s) => s.stop()));
+      metrics.close();
+      progressLine(`[sink] ${tables.join(', ')} stopped`);
+    });
+}
