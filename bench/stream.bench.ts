@@ -24,13 +24,25 @@ import { createSyntheticSource } from '../streaming/sources/synthetic/source.ts'
 import { applyTopics, topicName, topicSpecs } from '../streaming/topics.ts';
 import { median, peakRss, printTable, startRssSampler } from './support.ts';
 
-const { values: args } = parseArgs({ options: { ticks: { type: 'string', default: '300000' }, runs: { type: 'string', default: '3' } } });
+const { values: args } = parseArgs({
+  options: { ticks: { type: 'string', default: '300000' }, runs: { type: 'string', default: '3' } },
+});
 const TICKS = Number(args.ticks);
 const RUNS = Number(args.runs);
 const log = createLogger({ bench: 'stream' }, 'error');
 
-async function generate(): Promise<{ records: SourceRecord[]; universe: ReturnType<typeof createSyntheticSource>['universe'] }> {
-  const source = createSyntheticSource({ seed: 5, symbols: 50, maxTicks: TICKS, speed: 0, start: '2026-11-20T14:30:00Z', batchSize: 5000 });
+async function generate(): Promise<{
+  records: SourceRecord[];
+  universe: ReturnType<typeof createSyntheticSource>['universe'];
+}> {
+  const source = createSyntheticSource({
+    seed: 5,
+    symbols: 50,
+    maxTicks: TICKS,
+    speed: 0,
+    start: '2026-11-20T14:30:00Z',
+    batchSize: 5000,
+  });
   const records: SourceRecord[] = [];
   for await (const batch of source.batches(new AbortController().signal)) records.push(...batch);
   await source.close();
@@ -38,7 +50,10 @@ async function generate(): Promise<{ records: SourceRecord[]; universe: ReturnTy
 }
 
 function configFor(prefix: string, groupId = `${prefix}processor`): Config {
-  return loadConfig({ profile: testStackProfile(), overrides: { topics: { prefix, partitions: 6 }, processor: { groupId } } });
+  return loadConfig({
+    profile: testStackProfile(),
+    overrides: { topics: { prefix, partitions: 6 }, processor: { groupId } },
+  });
 }
 
 async function withTopics(config: Config): Promise<void> {
@@ -72,7 +87,11 @@ async function benchBareProducer(records: SourceRecord[], config: Config): Promi
   await producer.connect();
   const started = performance.now();
   for (let i = 0; i < records.length; i += config.producer.batchSize) {
-    await producer.send({ topic: topicName(config, 'raw'), acks: -1, messages: records.slice(i, i + config.producer.batchSize) });
+    await producer.send({
+      topic: topicName(config, 'raw'),
+      acks: -1,
+      messages: records.slice(i, i + config.producer.batchSize),
+    });
   }
   const secs = (performance.now() - started) / 1000;
   await producer.disconnect();
@@ -94,7 +113,11 @@ async function waitCommitted(config: Config, groupId: string, topic: string, tot
   }
 }
 
-async function benchProcessor(config: Config, total: number, universe: Parameters<typeof publishReference>[2]): Promise<number> {
+async function benchProcessor(
+  config: Config,
+  total: number,
+  universe: Parameters<typeof publishReference>[2],
+): Promise<number> {
   const kafka = kafkaClient(config);
   const refProducer = kafka.producer();
   await refProducer.connect();

@@ -58,7 +58,12 @@ export function registerIngestCommand(program: Command): void {
     .requiredOption('-s, --source <name>', 'source name')
     .option('--options <json>', 'source options as JSON')
     .option('--options-file <file>', 'source options as a YAML or JSON file')
-    .option('--set <key=value>', 'one source option, e.g. --set symbols=500 --set anomalies.priceJump.rate=0.001', (v, acc: string[]) => [...acc, v], [])
+    .option(
+      '--set <key=value>',
+      'one source option, e.g. --set symbols=500 --set anomalies.priceJump.rate=0.001',
+      (v, acc: string[]) => [...acc, v],
+      [],
+    )
     .option('--no-final-watermark', 'on a bounded source, do not close every bar at the end')
     .action(async (flags: IngestFlags, cmd: Command) => {
       const abort = new AbortController();
@@ -66,7 +71,10 @@ export function registerIngestCommand(program: Command): void {
       const config = configFrom(cmd);
       const factory = SOURCES[flags.source];
       if (!factory) {
-        throw new TickLakeError('CONFIG_INVALID', `unknown source "${flags.source}" (known: ${SOURCE_NAMES.join(', ')})`);
+        throw new TickLakeError(
+          'CONFIG_INVALID',
+          `unknown source "${flags.source}" (known: ${SOURCE_NAMES.join(', ')})`,
+        );
       }
       let options: Record<string, unknown> = {};
       if (flags.optionsFile) options = parseYaml(readFileSync(flags.optionsFile, 'utf8')) as Record<string, unknown>;

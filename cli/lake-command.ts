@@ -32,7 +32,9 @@ export function registerLakeCommand(program: Command): void {
     .command('stats <table>')
     .description('Per-partition files, rows and bytes, and the committed source offsets')
     .action(async (table: string, _o, cmd: Command) => {
-      process.stdout.write(JSON.stringify(await lakeStats(lakeStorage(configFrom(cmd)), tableName(table)), null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(await lakeStats(lakeStorage(configFrom(cmd)), tableName(table)), null, 2) + '\n',
+      );
     });
   lake
     .command('cat <table>')

@@ -42,7 +42,9 @@ export function registerProcessCommand(program: Command): void {
       });
       const metrics = await startMetricsServer(registry, config.metrics.port, () => true, config.metrics.host);
       await processor.start();
-      progressLine(`[process] ${instanceId} consuming ${topicName(config, 'raw')} as group ${config.processor.groupId}`);
+      progressLine(
+        `[process] ${instanceId} consuming ${topicName(config, 'raw')} as group ${config.processor.groupId}`,
+      );
       await stopRequested;
       await processor.stop();
       await reference.stop();

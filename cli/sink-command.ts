@@ -43,14 +43,18 @@ export function registerSinkCommand(program: Command): void {
             log: log.child({ table }),
             registry,
             onFatal: (err) => {
-              log.error('consumer stopped for good; exiting so a supervisor restarts us', { table, error: err.message });
+              log.error('consumer stopped for good; exiting so a supervisor restarts us', {
+                table,
+                error: err.message,
+              });
               process.exit(1);
             },
           }),
       );
       const metrics = await startMetricsServer(registry, config.metrics.port, () => true, config.metrics.host);
       await Promise.all(sinks.map((s) => s.start()));
-      for (const table of tables) progressLine(`[sink] ${table} -> s3://${config.s3.bucket}/${config.s3.lakePrefix}${table}/`);
+      for (const table of tables)
+        progressLine(`[sink] ${table} -> s3://${config.s3.bucket}/${config.s3.lakePrefix}${table}/`);
       await stopRequested;
       await Promise.all(sinks.map((s) => s.stop()));
       metrics.close();

@@ -15,7 +15,8 @@ export function registerTopicsCommand(program: Command): void {
       try {
         const report = await applyTopics(admin, Object.values(topicSpecs(config)), config.topics.replicationFactor);
         for (const t of report.created) process.stdout.write(`created    ${t}\n`);
-        for (const p of report.partitionsIncreased) process.stdout.write(`partitions ${p.topic}: ${p.from} -> ${p.to}\n`);
+        for (const p of report.partitionsIncreased)
+          process.stdout.write(`partitions ${p.topic}: ${p.from} -> ${p.to}\n`);
         for (const c of report.configsUpdated) process.stdout.write(`configs    ${c.topic}: ${c.keys.join(', ')}\n`);
         for (const t of report.unchanged) process.stdout.write(`unchanged  ${t}\n`);
         for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);

@@ -58,11 +58,17 @@ export const configSchema = z.object({
   topics: z
     .object({
       // Namespaces every topic name (e.g. "staging." or a test run's prefix); empty in production by default.
-      prefix: z.string().regex(/^[\w.-]*$/).default(''),
+      prefix: z
+        .string()
+        .regex(/^[\w.-]*$/)
+        .default(''),
       partitions: z.coerce.number().int().min(1).max(1000).default(6),
       replicationFactor: z.coerce.number().int().min(1).max(7).default(1),
       retentionHours: z.coerce.number().positive().default(72),
-      dlqRetentionHours: z.coerce.number().positive().default(24 * 14),
+      dlqRetentionHours: z.coerce
+        .number()
+        .positive()
+        .default(24 * 14),
     })
     .prefault({}),
   producer: z
@@ -78,7 +84,11 @@ export const configSchema = z.object({
     .object({
       groupId: z.string().default('ticklake-processor'),
       dedupeCapacity: z.coerce.number().int().positive().default(50_000),
-      dedupeWindowMs: z.coerce.number().int().positive().default(10 * 60_000),
+      dedupeWindowMs: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(10 * 60_000),
       outOfOrdernessMs: z.coerce.number().int().nonnegative().default(2_000),
       allowedLatenessMs: z.coerce.number().int().nonnegative().default(60_000),
       /** A state snapshot rides in the transaction at most this often; recovery replays what came after it. */
@@ -94,11 +104,19 @@ export const configSchema = z.object({
     .object({
       /** A partition's buffered rows are written as one file set when any bound is reached. */
       maxRows: z.coerce.number().int().positive().default(200_000),
-      maxBytes: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+      maxBytes: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(64 * 1024 * 1024),
       /** Quiet partitions still flush after this long. */
       maxAgeMs: z.coerce.number().int().positive().default(10_000),
       /** Stop fetching while this many bytes wait for S3 (bounded memory when S3 is slow or down). */
-      maxPendingBytes: z.coerce.number().int().positive().default(256 * 1024 * 1024),
+      maxPendingBytes: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(256 * 1024 * 1024),
       /** Consumer group is `<topics.prefix><groupPrefix>-<table>`; progress itself lives in the lake's manifest. */
       groupPrefix: z.string().min(1).default('ticklake-sink'),
     })

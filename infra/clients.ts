@@ -17,7 +17,10 @@ export function s3Client(config: Config): S3Client {
 
 /** The lake's object store: the configured bucket under `s3.lakePrefix`. */
 export function lakeStorage(config: Config): S3Storage {
-  return new S3Storage(config.s3, { prefix: config.s3.lakePrefix, atomicPutIfAbsent: config.s3.atomicConditionalWrites });
+  return new S3Storage(config.s3, {
+    prefix: config.s3.lakePrefix,
+    atomicPutIfAbsent: config.s3.atomicConditionalWrites,
+  });
 }
 
 export function bigqueryClient(config: Config): BigQuery {

@@ -49,8 +49,16 @@ export class TickProducer {
     this.metrics = {
       sent: new Counter({ name: 'ticklake_producer_records_total', help: 'Records acknowledged by Kafka', registers }),
       bytes: new Counter({ name: 'ticklake_producer_bytes_total', help: 'Value bytes acknowledged', registers }),
-      errors: new Counter({ name: 'ticklake_producer_send_errors_total', help: 'Failed batch sends (retried)', registers }),
-      buffered: new Gauge({ name: 'ticklake_producer_buffered_records', help: 'Records waiting to be sent', registers }),
+      errors: new Counter({
+        name: 'ticklake_producer_send_errors_total',
+        help: 'Failed batch sends (retried)',
+        registers,
+      }),
+      buffered: new Gauge({
+        name: 'ticklake_producer_buffered_records',
+        help: 'Records waiting to be sent',
+        registers,
+      }),
       latency: new Histogram({
         name: 'ticklake_producer_batch_seconds',
         help: 'Time to send one batch',
@@ -148,7 +156,8 @@ export class TickProducer {
         if (this.buffer.length === 0) this.flushWaiters.splice(0).forEach((w) => w.resolve());
       } catch (err) {
         this.metrics.errors.inc();
-        if (!this.lastError) this.opts.log.warn('send failed, retrying with backoff', { error: (err as Error).message });
+        if (!this.lastError)
+          this.opts.log.warn('send failed, retrying with backoff', { error: (err as Error).message });
         this.lastError = err as Error;
         await sleep(backoff);
         backoff = Math.min(backoff * 2, this.opts.maxBackoffMs ?? 10_000);

@@ -75,7 +75,11 @@ export class ReferenceCache {
 }
 
 /** Publishes symbols to the compacted topic (key = symbol) and waits for the acknowledgement. */
-export async function publishReference(producer: Producer, topic: string, rows: readonly ReferenceSymbol[]): Promise<void> {
+export async function publishReference(
+  producer: Producer,
+  topic: string,
+  rows: readonly ReferenceSymbol[],
+): Promise<void> {
   for (let i = 0; i < rows.length; i += 5000) {
     await producer.send({
       topic,

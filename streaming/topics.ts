@@ -63,7 +63,10 @@ export function topicSpecs(config: Config): Record<TopicKey, TopicSpec> {
     referenceSymbols: spec('referenceSymbols', 1, compacted),
     models: spec('models', 1, compacted),
     // Processor checkpoints (one key per input partition), written inside the processing transaction.
-    processorState: spec('processorState', t.partitions, { ...compacted, 'max.message.bytes': String(16 * 1024 * 1024) }),
+    processorState: spec('processorState', t.partitions, {
+      ...compacted,
+      'max.message.bytes': String(16 * 1024 * 1024),
+    }),
   };
 }
 
@@ -99,7 +102,11 @@ export async function applyTopics(admin: Admin, specs: TopicSpec[], replicationF
   const metadata = await admin.fetchTopicMetadata({ topics: present.map((s) => s.name) });
   const described = await admin.describeConfigs({
     includeSynonyms: false,
-    resources: present.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.name, configNames: Object.keys(s.configs) })),
+    resources: present.map((s) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: s.name,
+      configNames: Object.keys(s.configs),
+    })),
   });
   for (const s of present) {
     let changed = false;
@@ -109,7 +116,9 @@ export async function applyTopics(admin: Admin, specs: TopicSpec[], replicationF
       report.partitionsIncreased.push({ topic: s.name, from: current, to: s.partitions });
       changed = true;
     } else if (current > s.partitions) {
-      report.warnings.push(`${s.name} has ${current} partitions, config asks ${s.partitions}: Kafka cannot reduce them`);
+      report.warnings.push(
+        `${s.name} has ${current} partitions, config asks ${s.partitions}: Kafka cannot reduce them`,
+      );
     }
     const entries = described.resources.find((r) => r.resourceName === s.name)?.configEntries ?? [];
     const differing = Object.entries(s.configs).filter(

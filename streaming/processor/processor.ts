@@ -114,10 +114,22 @@ export class StreamProcessor {
         labelNames: ['reason'],
         registers,
       }),
-      duplicates: new Counter({ name: 'ticklake_processor_duplicates_total', help: 'Duplicate ticks dropped', registers }),
+      duplicates: new Counter({
+        name: 'ticklake_processor_duplicates_total',
+        help: 'Duplicate ticks dropped',
+        registers,
+      }),
       late: new Counter({ name: 'ticklake_processor_late_total', help: 'Trades too late for their bar', registers }),
-      recoveries: new Counter({ name: 'ticklake_processor_recoveries_total', help: 'Partition state rebuilds', registers }),
-      replayed: new Counter({ name: 'ticklake_processor_replayed_records_total', help: 'Records replayed in recovery', registers }),
+      recoveries: new Counter({
+        name: 'ticklake_processor_recoveries_total',
+        help: 'Partition state rebuilds',
+        registers,
+      }),
+      replayed: new Counter({
+        name: 'ticklake_processor_replayed_records_total',
+        help: 'Records replayed in recovery',
+        registers,
+      }),
       batch: new Histogram({
         name: 'ticklake_processor_batch_seconds',
         help: 'Process + transaction time per batch',
@@ -134,9 +146,7 @@ export class StreamProcessor {
     // A rebalance may have handed our partitions to someone else: state is trusted only while offsets line up,
     // see ensureState. Forget everything on each join to keep memory to what we own.
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-      const mine = new Set(
-        (e.payload.memberAssignment[this.topics.raw] ?? []).map((p: number) => p),
-      );
+      const mine = new Set((e.payload.memberAssignment[this.topics.raw] ?? []).map((p: number) => p));
       for (const p of [...this.owned.keys()]) if (!mine.has(p)) this.owned.delete(p);
       this.metrics.owned.set(this.owned.size);
       this.opts.log.info('partitions assigned', { partitions: [...mine].sort((a, b) => a - b) });
@@ -176,7 +186,10 @@ export class StreamProcessor {
     await this.producer.disconnect().catch(() => {});
   }
 
-  private async processBatch(partition: number, messages: Array<{ key: Buffer | null; value: Buffer | null; offset: string; timestamp: string }>) {
+  private async processBatch(
+    partition: number,
+    messages: Array<{ key: Buffer | null; value: Buffer | null; offset: string; timestamp: string }>,
+  ) {
     const firstOffset = messages[0]!.offset;
     const owned = await this.ensureState(partition, firstOffset);
     const out = emptyOutputs();
@@ -213,8 +226,14 @@ export class StreamProcessor {
     const add = (topic: string, messages: Message[]) => {
       if (messages.length) topicMessages.push({ topic, messages });
     };
-    add(t.enriched, out.enriched.map((e) => ({ key: e.symbol, value: JSON.stringify(e) })));
-    add(t.bars, out.bars.map((b) => ({ key: b.symbol, value: JSON.stringify(b) })));
+    add(
+      t.enriched,
+      out.enriched.map((e) => ({ key: e.symbol, value: JSON.stringify(e) })),
+    );
+    add(
+      t.bars,
+      out.bars.map((b) => ({ key: b.symbol, value: JSON.stringify(b) })),
+    );
     add(
       t.late,
       out.late.map((l) => ({
@@ -222,7 +241,9 @@ export class StreamProcessor {
         value: JSON.stringify({ ...l.tick, lateReason: l.reason, windowStart: l.windowStart, watermark: l.watermark }),
       })),
     );
-    add(t.dlq, out.rejected.map((r) => ({
+    add(
+      t.dlq,
+      out.rejected.map((r) => ({
         key: r.record.key,
         value: JSON.stringify(
           dlqRecord({
@@ -237,7 +258,8 @@ export class StreamProcessor {
             nowUs: nowUsValue,
           }),
         ),
-      })));
+      })),
+    );
 
     const tx = await this.producer.transaction();
     try {
@@ -314,20 +336,21 @@ export class StreamProcessor {
     const from = BigInt(pipeline.nextOffset);
     const to = BigInt(firstOffset);
     const sink = emptyOutputs();
-    const replayed = await readPartitionRange(
-      this.opts.kafka,
-      { topic: this.topics.raw, partition, from, to },
-      (m) => {
-        pipeline.process(
-          { key: m.key ? m.key.toString('utf8') : null, value: m.value, offset: m.offset, timestampMs: Number(m.timestamp) },
-          this.opts.reference.symbols,
-          0,
-          sink,
-        );
-        // Outputs of replayed records were committed before: discard them.
-        sink.enriched.length = sink.bars.length = sink.late.length = sink.rejected.length = 0;
-      },
-    );
+    const replayed = await readPartitionRange(this.opts.kafka, { topic: this.topics.raw, partition, from, to }, (m) => {
+      pipeline.process(
+        {
+          key: m.key ? m.key.toString('utf8') : null,
+          value: m.value,
+          offset: m.offset,
+          timestampMs: Number(m.timestamp),
+        },
+        this.opts.reference.symbols,
+        0,
+        sink,
+      );
+      // Outputs of replayed records were committed before: discard them.
+      sink.enriched.length = sink.bars.length = sink.late.length = sink.rejected.length = 0;
+    });
     pipeline.nextOffset = firstOffset;
     this.metrics.replayed.inc(replayed);
     // lastCheckpointAt 0: checkpoint in the first transaction, so the next recovery replays little.
@@ -348,7 +371,10 @@ export class StreamProcessor {
     const admin = this.opts.kafka.admin();
     await admin.connect();
     try {
-      const [entry] = await admin.fetchOffsets({ groupId: this.opts.config.processor.groupId, topics: [this.topics.raw] });
+      const [entry] = await admin.fetchOffsets({
+        groupId: this.opts.config.processor.groupId,
+        topics: [this.topics.raw],
+      });
       const p = entry?.partitions.find((x) => x.partition === partition);
       if (!p?.metadata) return undefined;
       return JSON.parse(p.metadata) as CheckpointRef;

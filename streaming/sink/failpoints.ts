@@ -3,11 +3,20 @@
  * process SIGKILL itself the n-th time it reaches <point>, so a test can prove recovery from a crash at exactly that
  * step. Unset in production: then `failpoint()` is a counter increment and a comparison.
  */
-export const FAILPOINTS = ['before-upload', 'mid-upload', 'after-upload', 'after-manifest', 'after-offset-commit'] as const;
+export const FAILPOINTS = [
+  'before-upload',
+  'mid-upload',
+  'after-upload',
+  'after-manifest',
+  'after-offset-commit',
+] as const;
 export type Failpoint = (typeof FAILPOINTS)[number];
 
 const spec = process.env.TICKLAKE_FAILPOINT?.split(':');
-const armed = spec && (FAILPOINTS as readonly string[]).includes(spec[0]!) ? { point: spec[0], at: Number(spec[1] ?? 1) } : undefined;
+const armed =
+  spec && (FAILPOINTS as readonly string[]).includes(spec[0]!)
+    ? { point: spec[0], at: Number(spec[1] ?? 1) }
+    : undefined;
 let hits = 0;
 
 export function failpoint(point: Failpoint): void {

@@ -29,7 +29,13 @@ interface PartitionBuffer {
   firstOffset?: string;
   lastOffset?: string;
   openedAt: number;
-  rejects: Array<{ offset: string; key: string | null; value: Buffer | null; reason: SinkReject['reason']; detail: string }>;
+  rejects: Array<{
+    offset: string;
+    key: string | null;
+    value: Buffer | null;
+    reason: SinkReject['reason'];
+    detail: string;
+  }>;
 }
 
 type SinkReject = Extract<ReturnType<SinkTable['decode']>, { kind: 'reject' }>;
@@ -52,9 +58,24 @@ function createSinkMetrics(registry?: Registry) {
     rows: new Counter({ name: 'ticklake_sink_rows_total', help: 'Rows committed to the lake', labelNames, registers }),
     files: new Counter({ name: 'ticklake_sink_files_total', help: 'Files committed', labelNames, registers }),
     bytes: new Counter({ name: 'ticklake_sink_bytes_total', help: 'Parquet bytes committed', labelNames, registers }),
-    dlq: new Counter({ name: 'ticklake_sink_dlq_total', help: 'Records that did not fit the table', labelNames, registers }),
-    retries: new Counter({ name: 'ticklake_sink_retries_total', help: 'Failed attempts (retried)', labelNames, registers }),
-    pending: new Gauge({ name: 'ticklake_sink_pending_bytes', help: 'Bytes buffered, not yet committed', labelNames, registers }),
+    dlq: new Counter({
+      name: 'ticklake_sink_dlq_total',
+      help: 'Records that did not fit the table',
+      labelNames,
+      registers,
+    }),
+    retries: new Counter({
+      name: 'ticklake_sink_retries_total',
+      help: 'Failed attempts (retried)',
+      labelNames,
+      registers,
+    }),
+    pending: new Gauge({
+      name: 'ticklake_sink_pending_bytes',
+      help: 'Bytes buffered, not yet committed',
+      labelNames,
+      registers,
+    }),
     flush: new Histogram({
       name: 'ticklake_sink_flush_seconds',
       help: 'Encode + upload + commit time per flush',
@@ -124,7 +145,9 @@ export class LakeSink {
           const n = this.next.get(p);
           if (n !== undefined) this.consumer.seek({ topic: this.topic, partition: p, offset: n.toString() });
         }
-      }).catch((err: Error) => this.opts.log.warn('could not load positions after a rebalance', { error: err.message }));
+      }).catch((err: Error) =>
+        this.opts.log.warn('could not load positions after a rebalance', { error: err.message }),
+      );
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       if (!e.payload.restart) this.opts.onFatal?.(e.payload.error);
@@ -209,7 +232,11 @@ export class LakeSink {
 
   /** Where each partition resumes, from the manifest; retried until S3 answers (nothing may be read before). */
   private async loadPositions(partitions: number[], heartbeat?: () => Promise<void>): Promise<void> {
-    const committed = await this.retry('reading the manifest', () => this.writer.committedOffsets(this.table.def), heartbeat);
+    const committed = await this.retry(
+      'reading the manifest',
+      () => this.writer.committedOffsets(this.table.def),
+      heartbeat,
+    );
     for (const p of partitions) {
       const pos = committed.find((c) => c.topic === this.topic && c.partition === p);
       if (pos) this.next.set(p, BigInt(pos.nextOffset));
@@ -251,12 +278,20 @@ export class LakeSink {
     }
   }
 
-  private async writeAndCommit(ready: Array<[number, PartitionBuffer]>, heartbeat?: () => Promise<void>): Promise<void> {
+  private async writeAndCommit(
+    ready: Array<[number, PartitionBuffer]>,
+    heartbeat?: () => Promise<void>,
+  ): Promise<void> {
     const entries: FileEntry[] = [];
     const ranges: SourceRange[] = [];
     let rows = 0;
     for (const [partition, b] of ready) {
-      const range: SourceRange = { topic: this.topic, partition, startOffset: b.firstOffset!, endOffset: b.lastOffset! };
+      const range: SourceRange = {
+        topic: this.topic,
+        partition,
+        startOffset: b.firstOffset!,
+        endOffset: b.lastOffset!,
+      };
       ranges.push(range);
       if (b.rows.length === 0) continue;
       for (const file of this.writer.encode(this.table.def, b.rows, range)) {
@@ -295,13 +330,24 @@ export class LakeSink {
     const result = await this.writer.commit(this.table.def, entries, { ranges });
     failpoint('after-manifest');
     await this.consumer
-      .commitOffsets(ready.map(([partition, b]) => ({ topic: this.topic, partition, offset: (BigInt(b.lastOffset!) + 1n).toString() })))
-      .catch((err: Error) => this.opts.log.warn('group offset commit failed (monitoring only)', { error: err.message }));
+      .commitOffsets(
+        ready.map(([partition, b]) => ({
+          topic: this.topic,
+          partition,
+          offset: (BigInt(b.lastOffset!) + 1n).toString(),
+        })),
+      )
+      .catch((err: Error) =>
+        this.opts.log.warn('group offset commit failed (monitoring only)', { error: err.message }),
+      );
     failpoint('after-offset-commit');
     if (result.status === 'committed') {
       this.metrics.rows.inc(this.metrics.labels, rows);
       this.metrics.files.inc(this.metrics.labels, entries.length);
-      this.metrics.bytes.inc(this.metrics.labels, entries.reduce((n, e) => n + e.bytes, 0));
+      this.metrics.bytes.inc(
+        this.metrics.labels,
+        entries.reduce((n, e) => n + e.bytes, 0),
+      );
     }
     this.metrics.dlq.inc(this.metrics.labels, rejects.length);
   }

@@ -8,7 +8,8 @@ import type { TopicKey } from '../topics.ts';
  * What each lake table is fed from, and how one Kafka record becomes one row. A record that does not fit the
  * table's schema becomes a dead letter (reason `table_schema_mismatch`), never a crash or a silent skip.
  */
-export type Decoded = { kind: 'row'; row: unknown } | { kind: 'skip' } | { kind: 'reject'; reason: DlqReason; detail: string };
+export type Decoded =
+  { kind: 'row'; row: unknown } | { kind: 'skip' } | { kind: 'reject'; reason: DlqReason; detail: string };
 
 export interface SinkTable {
   def: TableDef<unknown>;
@@ -41,10 +42,24 @@ export const SINK_TABLES: Record<TableName, SinkTable> = {
     decode(key, value) {
       if (key === HEARTBEAT_KEY) return { kind: 'skip' };
       const d = decodeRawTick(value, RAW_LIMITS, 0);
-      return d.ok ? { kind: 'row', row: d.tick } : { kind: 'reject', reason: 'table_schema_mismatch', detail: `${d.reason}: ${d.detail}` };
+      return d.ok
+        ? { kind: 'row', row: d.tick }
+        : { kind: 'reject', reason: 'table_schema_mismatch', detail: `${d.reason}: ${d.detail}` };
     },
   },
-  enriched: { def: TABLES.enriched as TableDef<unknown>, topic: 'enriched', decode: (_k, v) => jsonRow(TABLES.enriched as TableDef<unknown>, v) },
-  bars: { def: TABLES.bars as TableDef<unknown>, topic: 'bars', decode: (_k, v) => jsonRow(TABLES.bars as TableDef<unknown>, v) },
-  alerts: { def: TABLES.alerts as TableDef<unknown>, topic: 'alerts', decode: (_k, v) => jsonRow(TABLES.alerts as TableDef<unknown>, v) },
+  enriched: {
+    def: TABLES.enriched as TableDef<unknown>,
+    topic: 'enriched',
+    decode: (_k, v) => jsonRow(TABLES.enriched as TableDef<unknown>, v),
+  },
+  bars: {
+    def: TABLES.bars as TableDef<unknown>,
+    topic: 'bars',
+    decode: (_k, v) => jsonRow(TABLES.bars as TableDef<unknown>, v),
+  },
+  alerts: {
+    def: TABLES.alerts as TableDef<unknown>,
+    topic: 'alerts',
+    decode: (_k, v) => jsonRow(TABLES.alerts as TableDef<unknown>, v),
+  },
 };

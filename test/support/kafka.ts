@@ -20,7 +20,12 @@ export async function readTopic(kafka: Kafka, topic: string, opts: { idleMs?: nu
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);
   const groupId = `test-reader-${randomBytes(5).toString('hex')}`;
-  const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100, maxBytesPerPartition: 16 << 20 });
+  const consumer = kafka.consumer({
+    groupId,
+    readUncommitted: false,
+    maxWaitTimeInMs: 100,
+    maxBytesPerPartition: 16 << 20,
+  });
   const out: ReadMessage[] = [];
   let last = Date.now();
   try {
@@ -62,7 +67,12 @@ export async function readTopic(kafka: Kafka, topic: string, opts: { idleMs?: nu
 }
 
 /** Waits until `groupId` has committed the end of every partition of `topic` (a non-transactional input). */
-export async function waitForCaughtUp(kafka: Kafka, groupId: string, topic: string, timeoutMs = 120_000): Promise<void> {
+export async function waitForCaughtUp(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  timeoutMs = 120_000,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -75,7 +85,8 @@ export async function waitForCaughtUp(kafka: Kafka, groupId: string, topic: stri
         return BigInt(c) < BigInt(e.high);
       });
       if (!behind.length) return;
-      if (Date.now() > deadline) throw new Error(`group ${groupId} still behind on ${behind.map((b) => b.partition).join(',')}`);
+      if (Date.now() > deadline)
+        throw new Error(`group ${groupId} still behind on ${behind.map((b) => b.partition).join(',')}`);
       await sleep(200);
     }
   } finally {

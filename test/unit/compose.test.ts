@@ -61,7 +61,8 @@ describe('docker-compose.yml', () => {
       for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
         expect(services, `${name} depends on ${dep}`).toHaveProperty(dep);
         expect(conditions.has(condition), `${name} -> ${dep}: ${condition}`).toBe(true);
-        if (condition === 'service_healthy') expect(services[dep]!.healthcheck, `${dep} needs a healthcheck`).toBeDefined();
+        if (condition === 'service_healthy')
+          expect(services[dep]!.healthcheck, `${dep} needs a healthcheck`).toBeDefined();
         if (condition === 'service_completed_successfully') expect(services[dep]!.restart).toBe('no');
       }
     }

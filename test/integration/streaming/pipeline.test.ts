@@ -108,7 +108,9 @@ describe('ingest → process, exactly once (synthetic market with injected fault
     expect(labels.length).toBe(14);
     expect(dlq.length).toBe(labels.length);
     const reasons = dlq.map((d) => d.reason).sort();
-    const expected = labels.map((l) => MALFORMED_DLQ_REASON[l.detail.variant as keyof typeof MALFORMED_DLQ_REASON]).sort();
+    const expected = labels
+      .map((l) => MALFORMED_DLQ_REASON[l.detail.variant as keyof typeof MALFORMED_DLQ_REASON])
+      .sort();
     expect(reasons).toEqual(expected);
     for (const d of dlq) {
       const original = raw.find((r) => r.partition === d.partition && r.offset === d.offset)!;
@@ -125,7 +127,9 @@ describe('ingest → process, exactly once (synthetic market with injected fault
   });
 
   it('sends trades later than the allowed lateness to ticks.late, never to enriched or bars', () => {
-    const lateRecords = late.map((m) => JSON.parse(m.value!.toString()) as TradeTick & { windowStart: number; watermark: number });
+    const lateRecords = late.map(
+      (m) => JSON.parse(m.value!.toString()) as TradeTick & { windowStart: number; watermark: number },
+    );
     expect(lateRecords.length).toBeGreaterThan(0);
     const lateness = config.processor.allowedLatenessMs * 1000;
     for (const r of lateRecords) {
@@ -135,7 +139,12 @@ describe('ingest → process, exactly once (synthetic market with injected fault
     const lateIds = new Set(lateRecords.map((r) => r.id));
     for (const e of enriched) expect(lateIds.has(e.id)).toBe(false);
     // Each late record comes from an injected late tick.
-    const injected = new Set(source.labels().filter((l) => l.kind === 'late').map((l) => l.id));
+    const injected = new Set(
+      source
+        .labels()
+        .filter((l) => l.kind === 'late')
+        .map((l) => l.id),
+    );
     for (const id of lateIds) expect(injected.has(id)).toBe(true);
   });
 });
@@ -143,7 +152,14 @@ describe('ingest → process, exactly once (synthetic market with injected fault
 function pipelineOptions() {
   const p = config.processor;
   return {
-    limits: { maxBytes: p.maxPayloadBytes, minPrice: 0.000_001, maxPrice: 10_000_000, maxSize: 100_000_000, maxAheadUs: p.maxAheadMs * 1000, maxBehindUs: null },
+    limits: {
+      maxBytes: p.maxPayloadBytes,
+      minPrice: 0.000_001,
+      maxPrice: 10_000_000,
+      maxSize: 100_000_000,
+      maxAheadUs: p.maxAheadMs * 1000,
+      maxBehindUs: null,
+    },
     dedupeCapacity: p.dedupeCapacity,
     dedupeWindowUs: p.dedupeWindowMs * 1000,
     outOfOrdernessUs: p.outOfOrdernessMs * 1000,

@@ -36,7 +36,8 @@ function startProcessor(instance: string, metricsPort: number): ChildProcess {
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   child.once('exit', (code, signal) => {
-    if (code && code !== 0 && signal !== 'SIGKILL') process.stderr.write(`processor ${instance} exited ${code}: ${err}\n`);
+    if (code && code !== 0 && signal !== 'SIGKILL')
+      process.stderr.write(`processor ${instance} exited ${code}: ${err}\n`);
   });
   children.push(child);
   return child;
@@ -68,7 +69,11 @@ describe('two processor instances, one killed mid-stream', () => {
       speed: 0,
       start: '2026-11-20T14:30:00Z',
       ratePerSymbol: 2,
-      anomalies: { duplicate: { count: 50 }, outOfOrder: { count: 50 }, malformed: { count: 10, oversizedBytes: 50_000 } },
+      anomalies: {
+        duplicate: { count: 50 },
+        outOfOrder: { count: 50 },
+        malformed: { count: 10, oversizedBytes: 50_000 },
+      },
     });
     const a = startProcessor('a', 29_501);
     startProcessor('b', 29_502);
@@ -93,14 +98,23 @@ describe('two processor instances, one killed mid-stream', () => {
     await waitForCaughtUp(kafka, config.processor.groupId, topicName(config, 'raw'), 180_000);
 
     const raw = await readTopic(kafka, topicName(config, 'raw'));
-    const enriched = (await readTopic(kafka, topicName(config, 'enriched'))).map((m) => JSON.parse(m.value!.toString()));
+    const enriched = (await readTopic(kafka, topicName(config, 'enriched'))).map((m) =>
+      JSON.parse(m.value!.toString()),
+    );
     const bars: Bar[] = (await readTopic(kafka, topicName(config, 'bars'))).map((m) => JSON.parse(m.value!.toString()));
     const dlq = await readTopic(kafka, topicName(config, 'dlq'));
     const p = config.processor;
     const single = offlinePipeline(
       raw,
       {
-        limits: { maxBytes: p.maxPayloadBytes, minPrice: 0.000_001, maxPrice: 10_000_000, maxSize: 100_000_000, maxAheadUs: p.maxAheadMs * 1000, maxBehindUs: null },
+        limits: {
+          maxBytes: p.maxPayloadBytes,
+          minPrice: 0.000_001,
+          maxPrice: 10_000_000,
+          maxSize: 100_000_000,
+          maxAheadUs: p.maxAheadMs * 1000,
+          maxBehindUs: null,
+        },
         dedupeCapacity: p.dedupeCapacity,
         dedupeWindowUs: p.dedupeWindowMs * 1000,
         outOfOrdernessUs: p.outOfOrdernessMs * 1000,

@@ -44,9 +44,16 @@ let run = 0;
  * Each run joins its own consumer group: a SIGKILLed member would otherwise hold its partitions until its session
  * times out, slowing the test by 20 s per kill. Progress lives in the manifest, so the group is irrelevant to it.
  */
-function runSink(failpoint?: string): { child: ChildProcess; exit: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
+function runSink(failpoint?: string): {
+  child: ChildProcess;
+  exit: Promise<{ code: number | null; signal: string | null; stderr: string }>;
+} {
   const child = spawn(process.execPath, [BIN, '--profile', 'test', 'sink', '--table', 'raw'], {
-    env: { ...env, TICKLAKE_SINK_GROUP_PREFIX: `sink-run-${run++}`, ...(failpoint ? { TICKLAKE_FAILPOINT: failpoint } : {}) },
+    env: {
+      ...env,
+      TICKLAKE_SINK_GROUP_PREFIX: `sink-run-${run++}`,
+      ...(failpoint ? { TICKLAKE_FAILPOINT: failpoint } : {}),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.push(child);
@@ -68,7 +75,14 @@ async function ingest(maxTicks: number, seed: number, malformed = 0): Promise<vo
     source: `s${seed}`,
     anomalies: malformed ? { malformed: { count: malformed, oversizedBytes: 40_000 } } : {},
   });
-  await runIngest({ config, kafka, created: { source, universe: source.universe }, sourceName: `s${seed}`, log, signal: new AbortController().signal });
+  await runIngest({
+    config,
+    kafka,
+    created: { source, universe: source.universe },
+    sourceName: `s${seed}`,
+    log,
+    signal: new AbortController().signal,
+  });
 }
 
 /** Total records (heartbeats included) the sink must account for. */
@@ -85,7 +99,9 @@ async function waitForLake(timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const committed = await committedOffsets(storage, 'raw');
-    const done = [...end].every(([p, high]) => high === 0n || committed.some((c) => c.partition === p && BigInt(c.nextOffset) >= high));
+    const done = [...end].every(
+      ([p, high]) => high === 0n || committed.some((c) => c.partition === p && BigInt(c.nextOffset) >= high),
+    );
     if (done) return;
     if (Date.now() > deadline) throw new Error(`lake did not catch up: ${JSON.stringify(committed)}`);
     await sleep(250);
@@ -151,7 +167,9 @@ describe('lake sink (raw), exactly once through the manifest', () => {
 
   it('dead-letters records that do not fit the table, with the original bytes', async () => {
     await waitForLake();
-    const dlq = (await readTopic(kafka, topicName(config, 'dlq'))).map((m) => JSON.parse(m.value!.toString()) as DlqRecord);
+    const dlq = (await readTopic(kafka, topicName(config, 'dlq'))).map(
+      (m) => JSON.parse(m.value!.toString()) as DlqRecord,
+    );
     const fromSink = dlq.filter((d) => d.component === 'sink-raw');
     // At least the 6 injected malformed records; a crash between the DLQ send and the manifest may repeat some.
     expect(new Set(fromSink.map((d) => `${d.partition}:${d.offset}`)).size).toBe(6);

@@ -9,7 +9,9 @@ import { uniqueName } from '../../support/ids.ts';
 // kafkajs is CommonJS and Node's ESM loader can't see this named export: take it from the default export.
 const { ConfigResourceTypes } = kafkajs;
 
-const config = loadConfig({ overrides: { ...testStackProfile(), topics: { prefix: `${uniqueName('t')}.`, partitions: 2 } } });
+const config = loadConfig({
+  overrides: { ...testStackProfile(), topics: { prefix: `${uniqueName('t')}.`, partitions: 2 } },
+});
 const admin = kafkaClient(config).admin();
 beforeAll(() => admin.connect());
 afterAll(() => admin.disconnect());
@@ -26,7 +28,13 @@ describe('topics apply', () => {
     expect(partitions[`${config.topics.prefix}reference.symbols`]).toBe(1);
     const described = await admin.describeConfigs({
       includeSynonyms: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: `${config.topics.prefix}reference.symbols`, configNames: ['cleanup.policy'] }],
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: `${config.topics.prefix}reference.symbols`,
+          configNames: ['cleanup.policy'],
+        },
+      ],
     });
     expect(described.resources[0]!.configEntries[0]!.configValue).toBe('compact');
 
@@ -43,7 +51,9 @@ describe('topics apply', () => {
     expect(report.partitionsIncreased).toEqual([{ topic: `${config.topics.prefix}ticks.raw`, from: 2, to: 3 }]);
     expect(report.configsUpdated[0]!.keys).toEqual(['retention.ms']);
 
-    const shrunk = loadConfig({ overrides: { ...testStackProfile(), topics: { prefix: config.topics.prefix, partitions: 1, retentionHours: 1 } } });
+    const shrunk = loadConfig({
+      overrides: { ...testStackProfile(), topics: { prefix: config.topics.prefix, partitions: 1, retentionHours: 1 } },
+    });
     const again = await applyTopics(admin, [topicSpecs(shrunk).raw], 1);
     expect(again.warnings[0]).toMatch(/cannot reduce/);
   });
