@@ -285,6 +285,8 @@ export class LakeSink {
     const entries: FileEntry[] = [];
     const ranges: SourceRange[] = [];
     let rows = 0;
+    const t0 = performance.now();
+    let encodeMs = 0;
     for (const [partition, b] of ready) {
       const range: SourceRange = {
         topic: this.topic,
@@ -294,7 +296,10 @@ export class LakeSink {
       };
       ranges.push(range);
       if (b.rows.length === 0) continue;
-      for (const file of this.writer.encode(this.table.def, b.rows, range)) {
+      const te = performance.now();
+      const files = this.writer.encode(this.table.def, b.rows, range);
+      encodeMs += performance.now() - te;
+      for (const file of files) {
         failpoint('before-upload');
         failpoint('mid-upload');
         entries.push(await this.writer.upload(file));
@@ -327,8 +332,17 @@ export class LakeSink {
         })),
       });
     }
+    const t1 = performance.now();
     const result = await this.writer.commit(this.table.def, entries, { ranges });
     failpoint('after-manifest');
+    this.opts.log.debug('flushed', {
+      rows,
+      files: entries.length,
+      encodeMs: Math.round(encodeMs),
+      uploadMs: Math.round(t1 - t0 - encodeMs),
+      commitMs: Math.round(performance.now() - t1),
+      status: result.status,
+    });
     await this.consumer
       .commitOffsets(
         ready.map(([partition, b]) => ({

@@ -1,0 +1,70 @@
+/**
+ * `npm run bench [-- name ...]`: runs the benchmarks one after another (they would skew each other in parallel on
+ * 2 cores), starting the test-profile stack for those that need Kafka or S3 and stopping it afterwards if it
+ * started it. Each benchmark's output is also written to reports/bench/<name>.txt. Numbers and their reading:
+ * docs/BENCHMARKS.md.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../core/config.ts';
+import { testStackProfile } from '../infra/stack/profile.ts';
+import { stackDown, stackStatus, stackUp } from '../infra/stack/stack.ts';
+
+const BENCHES = [
+  { name: 'validate', file: 'validate.bench.ts', stack: false },
+  { name: 'core-pipeline', file: 'core-pipeline.bench.ts', stack: false },
+  { name: 'synthetic', file: 'synthetic.bench.ts', stack: false },
+  { name: 'lake-parquet', file: 'lake-parquet.bench.ts', stack: false },
+  { name: 'lake-compaction', file: 'lake-compaction.bench.ts', stack: false },
+  { name: 'stream', file: 'stream.bench.ts', stack: true },
+  { name: 'sink', file: 'sink.bench.ts', stack: true },
+] as const;
+
+const wanted = process.argv.slice(2);
+const selected = BENCHES.filter((b) => wanted.length === 0 || wanted.includes(b.name));
+const reports = fileURLToPath(new URL('../reports/bench/', import.meta.url));
+mkdirSync(reports, { recursive: true });
+
+process.stdout.write(
+  `machine: ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}\n`,
+);
+
+const config = loadConfig({ profile: testStackProfile() });
+let startedStack = false;
+if (selected.some((b) => b.stack)) {
+  const running = (await stackStatus({ config })).every((s) => s.state === 'healthy' || s.name === 'prometheus');
+  if (!running) {
+    await stackUp({ config, progress: (l) => process.stderr.write(`[stack] ${l}\n`) });
+    startedStack = true;
+  }
+}
+
+let failed = 0;
+try {
+  for (const b of selected) {
+    process.stdout.write(`\n=== ${b.name} (bench/${b.file})\n`);
+    const out = createWriteStream(`${reports}${b.name}.txt`);
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(b.file, import.meta.url))], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      child.stdout.on('data', (d: Buffer) => {
+        process.stdout.write(d);
+        out.write(d);
+      });
+      child.once('exit', resolve);
+    });
+    out.end();
+    if (code !== 0) {
+      failed++;
+      process.stdout.write(`${b.name} exited with ${code}\n`);
+    }
+  }
+} finally {
+  if (startedStack) await stackDown({ config });
+}
+process.exitCode = failed ? 1 : 0;
