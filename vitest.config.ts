@@ -7,7 +7,12 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // test/integration/global-setup.ts starts on test ports (and stops, also on failure).
 export default defineConfig({
   test: {
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // Quiet by default: tests assert on behaviour, and failures print their own context.
+    env: {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      TICKLAKE_LOG_LEVEL: 'error',
+    },
     reporters: ['default', 'json'],
     outputFile: { json: 'reports/vitest.json' },
     projects: [

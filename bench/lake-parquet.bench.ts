@@ -1,4 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
+// The design card's choice, measured as the baseline it would have been (CommonJS, no types).
+// @ts-expect-error parquetjs-lite ships no type declarations
+import parquetjs from 'parquetjs-lite';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +13,7 @@ import { appendTicks, machine, median, syntheticTicks, timeIt } from './lake-ben
 /**
  * Rows -> Parquet: ticklake's encoder (apache-arrow + parquet-wasm) next to DuckDB writing the same rows,
  * in the same run. `node --import tsx bench/lake-parquet.bench.ts [rows] [runs]`
- * (parquetjs-lite, named on the design card, is not installed here and is not measured.)
+ * parquetjs-lite (named on the design card) writes the same rows too, snappy-compressed (it has no zstd).
  */
 const N = Number(process.argv[2] ?? 200_000);
 const RUNS = Number(process.argv[3] ?? 5);
@@ -43,6 +46,10 @@ for (let run = 0; run <= RUNS; run++) {
   });
   if (!warm) record('ticklake sink encode (+ hour split + sort by symbol, ts)', ms, bytes);
 
+  const lite = join(dir, 'lite.parquet');
+  ms = await timeIt(() => writeWithParquetjsLite(lite, ticks));
+  if (!warm) record('parquetjs-lite (row by row, snappy)', ms, statSync(lite).size);
+
   const out = join(dir, 'duck.parquet');
   let copyMs = 0;
   ms = await timeIt(async () => {
@@ -73,3 +80,41 @@ for (const [name, r] of Object.entries(results)) {
 }
 con.closeSync();
 rmSync(dir, { recursive: true, force: true });
+
+async function writeWithParquetjsLite(file: string, rows: typeof ticks): Promise<void> {
+  const opt = (type: string) => ({ type, optional: true, compression: 'SNAPPY' });
+  const req = (type: string) => ({ type, compression: 'SNAPPY' });
+  const schema = new parquetjs.ParquetSchema({
+    id: req('UTF8'),
+    source: req('UTF8'),
+    symbol: req('UTF8'),
+    seq: req('INT64'),
+    type: req('UTF8'),
+    ts: req('TIMESTAMP_MICROS'),
+    recv_ts: req('TIMESTAMP_MICROS'),
+    exchange: opt('UTF8'),
+    price: opt('DOUBLE'),
+    size: opt('DOUBLE'),
+    bid: opt('DOUBLE'),
+    bid_size: opt('DOUBLE'),
+    ask: opt('DOUBLE'),
+    ask_size: opt('DOUBLE'),
+  });
+  const writer = await parquetjs.ParquetWriter.openFile(schema, file);
+  for (const t of rows) {
+    await writer.appendRow({
+      id: t.id,
+      source: t.source,
+      symbol: t.symbol,
+      seq: t.seq,
+      type: t.type,
+      ts: t.ts,
+      recv_ts: t.recvTs,
+      exchange: t.exchange,
+      ...(t.type === 'trade'
+        ? { price: t.price, size: t.size }
+        : { bid: t.bid, bid_size: t.bidSize, ask: t.ask, ask_size: t.askSize }),
+    });
+  }
+  await writer.close();
+}

@@ -1,14 +1,35 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { BigQuery } from '@google-cloud/bigquery';
 import { OAuth2Client } from 'google-auth-library';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type logCreator } from 'kafkajs';
 import type { Config } from '../core/config.ts';
+import { createLogger, type LogLevel } from '../core/logger.ts';
 import { S3Storage, s3ClientFromConfig } from '../lake/storage/s3.ts';
 
 /** The one place each external client is built from config, so every process talks to the same endpoints. */
 
 export function kafkaClient(config: Config, clientId = config.kafka.clientId): Kafka {
-  return new Kafka({ brokers: config.kafka.brokers, clientId, logLevel: logLevel.WARN });
+  return new Kafka({
+    brokers: config.kafka.brokers,
+    clientId,
+    logLevel: config.log.level === 'debug' ? logLevel.DEBUG : logLevel.WARN,
+    logCreator: kafkajsLogs(config.log.level),
+  });
+}
+
+/**
+ * kafkajs logs through our JSON logger. It reports every failed request at ERROR although it retries them (a
+ * coordinator still loading, a leader moving): those are warnings to us; real failures surface as thrown errors.
+ */
+function kafkajsLogs(level: LogLevel): logCreator {
+  const log = createLogger({ component: 'kafkajs' }, level);
+  return () =>
+    ({ level: l, log: entry }) => {
+      const { message, timestamp: _t, logger: _l, ...fields } = entry;
+      if (l === logLevel.ERROR || l === logLevel.WARN) log.warn(message, fields);
+      else if (l === logLevel.INFO) log.info(message, fields);
+      else log.debug(message, fields);
+    };
 }
 
 export function s3Client(config: Config): S3Client {

@@ -6,7 +6,8 @@ import type { DlqReason } from '../../core/schemas/dlq.ts';
 import type { EnrichedTick } from '../../core/schemas/enriched.ts';
 import type { ReferenceSymbol } from '../../core/schemas/reference.ts';
 import type { TradeTick } from '../../core/schemas/tick.ts';
-import { decodeRawTick, type ValidationLimits } from '../../core/validate.ts';
+import type { Config } from '../../core/config.ts';
+import { decodeRawTick, validationLimitsSchema, type ValidationLimits } from '../../core/validate.ts';
 import { HEARTBEAT_KEY, parseHeartbeat } from '../heartbeat.ts';
 
 /**
@@ -51,6 +52,22 @@ export interface PipelineOptions {
   outOfOrdernessUs: number;
   allowedLatenessUs: number;
   ewmaLambda?: number;
+}
+
+/** The pipeline's options from the `processor` config section: one translation, used by the processor and tests. */
+export function pipelineOptionsFrom(config: Config): PipelineOptions {
+  const p = config.processor;
+  return {
+    limits: validationLimitsSchema.parse({
+      maxBytes: p.maxPayloadBytes,
+      maxAheadUs: p.maxAheadMs * 1000,
+      maxBehindUs: p.maxBehindMs === 0 ? null : p.maxBehindMs * 1000,
+    }),
+    dedupeCapacity: p.dedupeCapacity,
+    dedupeWindowUs: p.dedupeWindowMs * 1000,
+    outOfOrdernessUs: p.outOfOrdernessMs * 1000,
+    allowedLatenessUs: p.allowedLatenessMs * 1000,
+  };
 }
 
 export interface PipelineSnapshot {

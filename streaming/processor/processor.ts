@@ -4,7 +4,6 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
 import { nowUs } from '../../core/schemas/tick.ts';
-import { validationLimitsSchema } from '../../core/validate.ts';
 import { dlqRecord } from '../dlq.ts';
 import { readPartitionRange } from '../kafka/range-reader.ts';
 import type { ReferenceCache } from '../reference-cache.ts';
@@ -12,6 +11,7 @@ import { MAX_BATCH_BYTES, topicName } from '../topics.ts';
 import {
   emptyOutputs,
   PartitionPipeline,
+  pipelineOptionsFrom,
   type PipelineOptions,
   type PipelineOutputs,
   type PipelineSnapshot,
@@ -72,17 +72,7 @@ export class StreamProcessor {
       dlq: topicName(config, 'dlq'),
       state: topicName(config, 'processorState'),
     };
-    this.pipelineOptions = {
-      limits: validationLimitsSchema.parse({
-        maxBytes: p.maxPayloadBytes,
-        maxAheadUs: p.maxAheadMs * 1000,
-        maxBehindUs: p.maxBehindMs === 0 ? null : p.maxBehindMs * 1000,
-      }),
-      dedupeCapacity: p.dedupeCapacity,
-      dedupeWindowUs: p.dedupeWindowMs * 1000,
-      outOfOrdernessUs: p.outOfOrdernessMs * 1000,
-      allowedLatenessUs: p.allowedLatenessMs * 1000,
-    };
+    this.pipelineOptions = pipelineOptionsFrom(config);
     this.consumer = kafka.consumer({
       groupId: p.groupId,
       readUncommitted: false,

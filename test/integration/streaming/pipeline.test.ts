@@ -18,6 +18,7 @@ import { topicName } from '../../../streaming/topics.ts';
 import { uniqueName } from '../../support/ids.ts';
 import { readTopic, waitForCaughtUp, type ReadMessage } from '../../support/kafka.ts';
 import { latestBars, offlinePipeline } from '../../support/pipeline-oracle.ts';
+import { pipelineOptionsFrom } from '../../../streaming/processor/pipeline.ts';
 
 const prefix = `${uniqueName('pipe')}.`;
 const config = loadConfig({
@@ -93,7 +94,11 @@ describe('ingest → process, exactly once (synthetic market with injected fault
   });
 
   it('equals a single uninterrupted pass of the same pure pipeline, record for record', () => {
-    const offline = offlinePipeline(raw, pipelineOptions(), new Map(source.universe.map((r) => [r.symbol, r])));
+    const offline = offlinePipeline(
+      raw,
+      pipelineOptionsFrom(config),
+      new Map(source.universe.map((r) => [r.symbol, r])),
+    );
     expect(enriched.map((e) => e.id)).toEqual(offline.enriched.map((e) => e.id));
     expect(bars.length).toBe(offline.bars.length);
     const key = (partition: number, offset: string, reason: string) => `${partition}:${offset}:${reason}`;
@@ -148,24 +153,6 @@ describe('ingest → process, exactly once (synthetic market with injected fault
     for (const id of lateIds) expect(injected.has(id)).toBe(true);
   });
 });
-
-function pipelineOptions() {
-  const p = config.processor;
-  return {
-    limits: {
-      maxBytes: p.maxPayloadBytes,
-      minPrice: 0.000_001,
-      maxPrice: 10_000_000,
-      maxSize: 100_000_000,
-      maxAheadUs: p.maxAheadMs * 1000,
-      maxBehindUs: null,
-    },
-    dedupeCapacity: p.dedupeCapacity,
-    dedupeWindowUs: p.dedupeWindowMs * 1000,
-    outOfOrdernessUs: p.outOfOrdernessMs * 1000,
-    allowedLatenessUs: p.allowedLatenessMs * 1000,
-  };
-}
 
 /** The partition of a raw record, found by its offset and bytes (offsets repeat across partitions). */
 function rawPartition(offset: string, value: Buffer | null): number {

@@ -13,6 +13,7 @@ import { topicName } from '../../../streaming/topics.ts';
 import { uniqueName } from '../../support/ids.ts';
 import { readTopic, waitForCaughtUp } from '../../support/kafka.ts';
 import { latestBars, offlinePipeline } from '../../support/pipeline-oracle.ts';
+import { pipelineOptionsFrom } from '../../../streaming/processor/pipeline.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/ticklake.mjs', import.meta.url));
 const prefix = `${uniqueName('scale')}.`;
@@ -103,23 +104,9 @@ describe('two processor instances, one killed mid-stream', () => {
     );
     const bars: Bar[] = (await readTopic(kafka, topicName(config, 'bars'))).map((m) => JSON.parse(m.value!.toString()));
     const dlq = await readTopic(kafka, topicName(config, 'dlq'));
-    const p = config.processor;
     const single = offlinePipeline(
       raw,
-      {
-        limits: {
-          maxBytes: p.maxPayloadBytes,
-          minPrice: 0.000_001,
-          maxPrice: 10_000_000,
-          maxSize: 100_000_000,
-          maxAheadUs: p.maxAheadMs * 1000,
-          maxBehindUs: null,
-        },
-        dedupeCapacity: p.dedupeCapacity,
-        dedupeWindowUs: p.dedupeWindowMs * 1000,
-        outOfOrdernessUs: p.outOfOrdernessMs * 1000,
-        allowedLatenessUs: p.allowedLatenessMs * 1000,
-      },
+      pipelineOptionsFrom(config),
       new Map(source.universe.map((r) => [r.symbol, r])),
     );
     // No record lost, none counted twice.
