@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { compactTable } from '../lake/compaction.ts';
+import { expireSnapshots, removeOrphans } from '../lake/manifest.ts';
 import { lakeCat, lakeLs, lakeStats } from '../lake/reader.ts';
 import { TABLES } from '../lake/tables.ts';
 import { lakeStorage } from '../infra/clients.ts';
@@ -35,6 +37,42 @@ export function registerLakeCommand(program: Command): void {
       process.stdout.write(
         JSON.stringify(await lakeStats(lakeStorage(configFrom(cmd)), tableName(table)), null, 2) + '\n',
       );
+    });
+  lake
+    .command('compact <table>')
+    .description('Merge small files of closed hour partitions into sorted, deduplicated files (idempotent)')
+    .option('--target-mb <n>', 'target file size', '128')
+    .option('--before <time>', 'only partitions that ended before this (default: an hour ago)')
+    .action(async (table: string, o: { targetMb: string; before?: string }, cmd: Command) => {
+      const results = await compactTable(lakeStorage(configFrom(cmd)), TABLES[tableName(table)], {
+        targetBytes: Number(o.targetMb) * 1024 * 1024,
+        beforeUs: parseTime(o.before) ?? (Date.now() - 3600_000) * 1000,
+      });
+      for (const r of results) {
+        process.stdout.write(
+          `${r.partition}	${r.status}	${r.inputFiles.length} -> ${r.outputFiles.length} files	${r.rowsIn} -> ${r.rowsOut} rows\n`,
+        );
+      }
+      if (!results.length) process.stdout.write('nothing to compact\n');
+    });
+  lake
+    .command('vacuum <table>')
+    .description('Expire old snapshots, then delete files no retained snapshot references')
+    .option('--keep-last <n>', 'snapshots always kept', '20')
+    .option('--grace-hours <h>', 'keep snapshots and unreferenced files younger than this', '24')
+    .option('--dry-run', 'list orphans without deleting them')
+    .action(async (table: string, o: { keepLast: string; graceHours: string; dryRun?: boolean }, cmd: Command) => {
+      const storage = lakeStorage(configFrom(cmd));
+      const name = tableName(table);
+      const graceMs = Number(o.graceHours) * 3600_000;
+      const expired = o.dryRun
+        ? []
+        : await expireSnapshots(storage, name, { keepLast: Number(o.keepLast), maxAgeMs: graceMs });
+      const orphans = await removeOrphans(storage, name, { graceMs, dryRun: o.dryRun });
+      process.stdout.write(
+        `expired ${expired.length} snapshots; ${o.dryRun ? 'would delete' : 'deleted'} ${orphans.length} orphans\n`,
+      );
+      for (const k of orphans) process.stdout.write(`  ${k}\n`);
     });
   lake
     .command('cat <table>')

@@ -1,9 +1,11 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bigqueryClient } from '../../../infra/clients.ts';
+import { rawTable } from '../../../lake/tables.ts';
+import { encode } from '../../../lake/writer.ts';
 import { testStackConfig } from '../../support/stack.ts';
 import { uniqueName } from '../../support/ids.ts';
 
@@ -69,5 +71,56 @@ describe('BigQuery emulator through @google-cloud/bigquery', () => {
     ]);
     // The microsecond survives Parquet -> BigQuery TIMESTAMP.
     expect(rows[0].first_ts.value).toMatch(/^2026-11-27T14:30:00\.000001(000)?Z$/);
+  });
+
+  it('loads a file written by the lake writer (zstd, dictionary symbols, TIMESTAMP(MICROS, UTC)) and queries it', async () => {
+    const ticks = Array.from({ length: 500 }, (_, i) => {
+      const symbol = ['AAPL', 'MSFT', 'NVDA'][i % 3]!;
+      const ts = Date.UTC(2026, 10, 20, 14, 30) * 1000 + i * 1_000_001;
+      return {
+        v: 1 as const,
+        type: 'trade' as const,
+        id: `t:${symbol}:${i}`,
+        source: 't',
+        symbol,
+        seq: i,
+        ts,
+        recvTs: ts + 5,
+        price: 100 + i / 100,
+        size: 10,
+      };
+    });
+    const [file] = encode(rawTable, ticks, { topic: 'ticks.raw', partition: 0, startOffset: '0', endOffset: '499' });
+    const path = join(mkdtempSync(join(tmpdir(), 'bq-lake-')), 'raw.parquet');
+    writeFileSync(path, file!.body);
+    const fields = rawTable.columns.map((c) => ({
+      name: c.name,
+      type: {
+        string: 'STRING',
+        dict: 'STRING',
+        f64: 'FLOAT64',
+        i64: 'INT64',
+        i32: 'INT64',
+        ts: 'TIMESTAMP',
+        strlist: 'STRING',
+      }[c.kind],
+      mode: c.kind === 'strlist' ? 'REPEATED' : c.nullable ? 'NULLABLE' : 'REQUIRED',
+    }));
+    const dataset = bq.dataset(datasetId);
+    const [table] = await dataset.createTable('lake_raw', { schema: { fields } });
+    const [job] = await table.load(path, { sourceFormat: 'PARQUET', schema: { fields } });
+    expect(job.status?.errorResult).toBeUndefined();
+    const [rows] = await bq.query({
+      query: `SELECT symbol, COUNT(*) AS n, MIN(ts) AS first_ts, SUM(size) AS volume
+              FROM \`${config.bigquery.projectId}.${datasetId}.lake_raw\` GROUP BY symbol ORDER BY symbol`,
+    });
+    expect(
+      rows.map((r: { symbol: string; n: number; volume: number }) => [r.symbol, Number(r.n), Number(r.volume)]),
+    ).toEqual([
+      ['AAPL', 167, 1670],
+      ['MSFT', 167, 1670],
+      ['NVDA', 166, 1660],
+    ]);
+    expect(rows[0].first_ts.value).toMatch(/^2026-11-20T14:30:00(\.0+)?Z$/);
   });
 });

@@ -37,7 +37,7 @@ const source = createSyntheticSource({
     duplicate: { count: 40 },
     outOfOrder: { count: 40 },
     late: { count: 8, min: 90, max: 150 },
-    malformed: { count: 14, oversizedBytes: 300_000 },
+    malformed: { count: 14, oversizedBytes: 1_000_000 },
     priceJump: { count: 5 },
   },
 });
