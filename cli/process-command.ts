@@ -7,7 +7,7 @@ import { kafkaClient } from '../infra/clients.ts';
 import { startMetricsServer } from '../infra/metrics-server.ts';
 import { StreamProcessor } from '../streaming/processor/processor.ts';
 import { ReferenceCache } from '../streaming/reference-cache.ts';
-import { applyTopics, topicName, topicSpecs } from '../streaming/topics.ts';
+import { ensureTopics, topicName } from '../streaming/topics.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 
 export function registerProcessCommand(program: Command): void {
@@ -21,10 +21,7 @@ export function registerProcessCommand(program: Command): void {
       const instanceId = o.instance ?? `processor-${hostname()}`;
       const log = createLogger({ component: 'processor', instance: instanceId }, config.log.level);
       const kafka = kafkaClient(config, `ticklake-${instanceId}`);
-      const admin = kafka.admin();
-      await admin.connect();
-      await applyTopics(admin, Object.values(topicSpecs(config)), config.topics.replicationFactor);
-      await admin.disconnect();
+      await ensureTopics(kafka, config);
       const reference = new ReferenceCache(kafka, topicName(config, 'referenceSymbols'), loadShippedReference(), log);
       await reference.start();
       const registry = initProcessMetrics('processor');

@@ -6,7 +6,7 @@ import { TABLES, type TableName } from '../lake/tables.ts';
 import { kafkaClient, lakeStorage } from '../infra/clients.ts';
 import { startMetricsServer } from '../infra/metrics-server.ts';
 import { LakeSink } from '../streaming/sink/sink.ts';
-import { applyTopics, topicSpecs } from '../streaming/topics.ts';
+import { ensureTopics } from '../streaming/topics.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 
 export function tableName(name: string): TableName {
@@ -27,10 +27,7 @@ export function registerSinkCommand(program: Command): void {
       const tables = o.table.split(',').map((t) => tableName(t.trim()));
       const log = createLogger({ component: 'sink' }, config.log.level);
       const kafka = kafkaClient(config, `ticklake-sink`);
-      const admin = kafka.admin();
-      await admin.connect();
-      await applyTopics(admin, Object.values(topicSpecs(config)), config.topics.replicationFactor);
-      await admin.disconnect();
+      await ensureTopics(kafka, config);
       const registry = initProcessMetrics('sink');
       const storage = lakeStorage(config);
       const sinks = tables.map(

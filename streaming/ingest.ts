@@ -6,7 +6,7 @@ import { BAR_INTERVAL_US } from '../core/schemas/bar.ts';
 import { TickProducer } from './producer.ts';
 import { publishReference } from './reference-cache.ts';
 import type { CreatedSource } from './sources/index.ts';
-import { applyTopics, topicName, topicSpecs } from './topics.ts';
+import { ensureTopics, topicName, topicSpecs } from './topics.ts';
 
 export interface IngestOptions {
   config: Config;
@@ -41,15 +41,8 @@ function eventTimeOf(value: string | Buffer): number | undefined {
 export async function runIngest(opts: IngestOptions): Promise<IngestResult> {
   const { config, kafka, log } = opts;
   const started = Date.now();
-  const admin = kafka.admin();
-  await admin.connect();
-  const specs = topicSpecs(config);
-  try {
-    await applyTopics(admin, Object.values(specs), config.topics.replicationFactor);
-  } finally {
-    await admin.disconnect();
-  }
-  const partitions = specs.raw.partitions;
+  await ensureTopics(kafka, config);
+  const partitions = topicSpecs(config).raw.partitions;
 
   if (opts.created.universe.length) {
     const refProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

@@ -57,8 +57,18 @@ export class ReferenceCache {
   /** Waits (bounded) until everything in the topic now has been applied. Returns false on timeout. */
   async catchUp(timeoutMs: number): Promise<boolean> {
     if (!this.admin) return true;
-    const ends = await this.admin.fetchTopicOffsets(this.topic);
     const deadline = Date.now() + timeoutMs;
+    let ends: Array<{ partition: number; high: string; low: string }>;
+    for (;;) {
+      try {
+        ends = await this.admin.fetchTopicOffsets(this.topic);
+        break;
+      } catch (err) {
+        // A leader election in progress (e.g. a topic created a moment ago): transient.
+        if (Date.now() > deadline) throw err;
+        await sleep(100);
+      }
+    }
     for (;;) {
       const behind = ends.some((e) => BigInt(e.high) > (this.position.get(e.partition) ?? BigInt(e.low)));
       if (!behind) return true;

@@ -1,4 +1,5 @@
-import type { Admin, ITopicConfig } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import type { Config } from '../core/config.ts';
 
@@ -112,7 +113,13 @@ export async function applyTopics(admin: Admin, specs: TopicSpec[], replicationF
     let changed = false;
     const current = metadata.topics.find((t) => t.name === s.name)?.partitions.length ?? 0;
     if (current < s.partitions) {
-      await admin.createPartitions({ topicPartitions: [{ topic: s.name, count: s.partitions }] });
+      try {
+        await admin.createPartitions({ topicPartitions: [{ topic: s.name, count: s.partitions }] });
+      } catch (err) {
+        // Another process applying the same config at the same moment may have grown it first: fine if it did.
+        const now = await admin.fetchTopicMetadata({ topics: [s.name] });
+        if ((now.topics[0]?.partitions.length ?? 0) < s.partitions) throw err;
+      }
       report.partitionsIncreased.push({ topic: s.name, from: current, to: s.partitions });
       changed = true;
     } else if (current > s.partitions) {
@@ -142,4 +149,40 @@ export async function applyTopics(admin: Admin, specs: TopicSpec[], replicationF
     if (!changed) report.unchanged.push(s.name);
   }
   return report;
+}
+
+/**
+ * What every process does at start: make sure its topics exist as declared. Retried, because several processes
+ * starting together race to create the same topics and Kafka may still be electing leaders for new ones.
+ */
+export async function ensureTopics(kafka: Kafka, config: Config, attempts = 5): Promise<ApplyReport> {
+  for (let attempt = 1; ; attempt++) {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const specs = Object.values(topicSpecs(config));
+      const report = await applyTopics(admin, specs, config.topics.replicationFactor);
+      await waitForLeaders(
+        admin,
+        specs.map((s) => s.name),
+      );
+      return report;
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      await sleep(200 * 2 ** attempt);
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+  }
+}
+
+/** Until every partition of `topics` has a leader: a topic another process just created may not have one yet. */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const meta = await admin.fetchTopicMetadata({ topics });
+    if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    if (Date.now() > deadline) throw new Error(`topics without a leader after ${timeoutMs} ms`);
+    await sleep(100);
+  }
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bigqueryClient } from '../../../infra/clients.ts';
-import { rawTable } from '../../../lake/tables.ts';
+import { rawTable, type TableDef } from '../../../lake/tables.ts';
+import { bigquerySchemaOf } from '../../../warehouse/schema.ts';
 import { encode } from '../../../lake/writer.ts';
 import { testStackConfig } from '../../support/stack.ts';
 import { uniqueName } from '../../support/ids.ts';
@@ -93,22 +94,10 @@ describe('BigQuery emulator through @google-cloud/bigquery', () => {
     const [file] = encode(rawTable, ticks, { topic: 'ticks.raw', partition: 0, startOffset: '0', endOffset: '499' });
     const path = join(mkdtempSync(join(tmpdir(), 'bq-lake-')), 'raw.parquet');
     writeFileSync(path, file!.body);
-    const fields = rawTable.columns.map((c) => ({
-      name: c.name,
-      type: {
-        string: 'STRING',
-        dict: 'STRING',
-        f64: 'FLOAT64',
-        i64: 'INT64',
-        i32: 'INT64',
-        ts: 'TIMESTAMP',
-        strlist: 'STRING',
-      }[c.kind],
-      mode: c.kind === 'strlist' ? 'REPEATED' : c.nullable ? 'NULLABLE' : 'REQUIRED',
-    }));
+    const schema = bigquerySchemaOf(rawTable as TableDef<unknown>);
     const dataset = bq.dataset(datasetId);
-    const [table] = await dataset.createTable('lake_raw', { schema: { fields } });
-    const [job] = await table.load(path, { sourceFormat: 'PARQUET', schema: { fields } });
+    const [table] = await dataset.createTable('lake_raw', { schema });
+    const [job] = await table.load(path, { sourceFormat: 'PARQUET', schema });
     expect(job.status?.errorResult).toBeUndefined();
     const [rows] = await bq.query({
       query: `SELECT symbol, COUNT(*) AS n, MIN(ts) AS first_ts, SUM(size) AS volume

@@ -28,6 +28,9 @@ const env = {
 const config = loadConfig({ env, profile: testStackProfile() });
 const kafka = kafkaClient(config, 'scale-test');
 const children: ChildProcess[] = [];
+const logs = new Map<string, () => string>();
+
+const readyOf = new Map<string, Promise<void>>();
 
 function startProcessor(instance: string, metricsPort: number): ChildProcess {
   const child = spawn(process.execPath, [BIN, '--profile', 'test', 'process', '--instance', instance], {
@@ -35,7 +38,13 @@ function startProcessor(instance: string, metricsPort: number): ChildProcess {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  let markReady!: () => void;
+  readyOf.set(instance, new Promise<void>((resolve) => (markReady = resolve)));
+  logs.set(instance, () => err);
+  child.stderr!.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-4000);
+    if (err.includes(`[process] ${instance} consuming`)) markReady();
+  });
   child.once('exit', (code, signal) => {
     if (code && code !== 0 && signal !== 'SIGKILL')
       process.stderr.write(`processor ${instance} exited ${code}: ${err}\n`);
@@ -78,7 +87,18 @@ describe('two processor instances, one killed mid-stream', () => {
     });
     const a = startProcessor('a', 29_501);
     startProcessor('b', 29_502);
-    await sleep(4000); // both join the group before data flows
+    // Both consume before data flows, so the stream really is split between them.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([readyOf.get('a'), readyOf.get('b')]),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`processors did not start: a: ${logs.get('a')?.()}\nb: ${logs.get('b')?.()}`)),
+          60_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    await sleep(1000);
     await runIngest({
       config,
       kafka,
@@ -89,11 +109,14 @@ describe('two processor instances, one killed mid-stream', () => {
       finalWatermark: true,
     });
     // Kill one instance while both are mid-stream: some but not all of the input is committed.
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 120_000;
     while ((await committedTotal()) < 8_000 && Date.now() < deadline) await sleep(100);
     a.kill('SIGKILL');
     const killedAt = await committedTotal();
-    expect(killedAt).toBeGreaterThan(0);
+    expect(
+      killedAt,
+      `nothing committed; stderr of a: ${logs.get('a')?.()}\nstderr of b: ${logs.get('b')?.()}`,
+    ).toBeGreaterThan(0);
     expect(killedAt).toBeLessThan(40_000);
 
     await waitForCaughtUp(kafka, config.processor.groupId, topicName(config, 'raw'), 180_000);

@@ -47,6 +47,8 @@ let run = 0;
 function runSink(failpoint?: string): {
   child: ChildProcess;
   exit: Promise<{ code: number | null; signal: string | null; stderr: string }>;
+  /** Resolves once the sink consumes (a stop requested earlier would end it before its handlers exist). */
+  ready: Promise<void>;
 } {
   const child = spawn(process.execPath, [BIN, '--profile', 'test', 'sink', '--table', 'raw'], {
     env: {
@@ -58,11 +60,16 @@ function runSink(failpoint?: string): {
   });
   children.push(child);
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-5000)));
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-5000);
+    if (stderr.includes('[sink] raw ->')) markReady();
+  });
   const exit = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal, stderr })),
   );
-  return { child, exit };
+  return { child, exit, ready };
 }
 
 async function ingest(maxTicks: number, seed: number, malformed = 0): Promise<void> {
@@ -154,10 +161,12 @@ describe('lake sink (raw), exactly once through the manifest', () => {
         expect(res.stderr).toContain(`failpoint ${point}#${at}`);
       }
     }
-    const { child, exit } = runSink();
+    const { child, exit, ready } = runSink();
+    await ready;
     await waitForLake();
     child.kill('SIGTERM');
-    expect((await exit).code).toBe(0);
+    const final = await exit;
+    expect(final.code, final.stderr.slice(-1500)).toBe(0);
 
     const ids = await tableIds();
     const expected = await validRawIds();
@@ -180,8 +189,9 @@ describe('lake sink (raw), exactly once through the manifest', () => {
   });
 
   it('keeps retrying while S3 is down and resumes without loss when it is back', async () => {
-    const { child, exit } = runSink();
-    await sleep(3000);
+    const { child, exit, ready } = runSink();
+    await ready;
+    await sleep(2000);
     const testConfig = loadConfig({ profile: testStackProfile() });
     await stackDown({ config: testConfig, services: [s3Service] });
     try {
