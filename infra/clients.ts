@@ -21,12 +21,17 @@ export function kafkaClient(config: Config, clientId = config.kafka.clientId): K
  * kafkajs logs through our JSON logger. It reports every failed request at ERROR although it retries them (a
  * coordinator still loading, a leader moving): those are warnings to us; real failures surface as thrown errors.
  */
+const TRANSIENT =
+  /coordinator is (loading|not available)|not the (leader|correct coordinator)|concurrent operation on the same transaction|leadership election/i;
+
 function kafkajsLogs(level: LogLevel): logCreator {
   const log = createLogger({ component: 'kafkajs' }, level);
   return () =>
     ({ level: l, log: entry }) => {
       const { message, timestamp: _t, logger: _l, ...fields } = entry;
-      if (l === logLevel.ERROR || l === logLevel.WARN) log.warn(message, fields);
+      // Start-up and rebalance noise that kafkajs retries by itself.
+      if (TRANSIENT.test(String(fields.error ?? ''))) log.debug(message, fields);
+      else if (l === logLevel.ERROR || l === logLevel.WARN) log.warn(message, fields);
       else if (l === logLevel.INFO) log.info(message, fields);
       else log.debug(message, fields);
     };
