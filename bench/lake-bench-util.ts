@@ -44,11 +44,7 @@ export async function timeIt(fn: () => Promise<void> | void): Promise<number> {
   return performance.now() - t0;
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+export { median } from './support.ts';
 
 export function machine(): string {
   const pkg = (name: string) =>

@@ -13,15 +13,11 @@ import { SyntheticGenerator } from '../streaming/sources/synthetic/generator.ts'
 import type { SyntheticOptionsInput } from '../streaming/sources/synthetic/options.ts';
 import { createSyntheticSource, parseSyntheticOptions, resolveStartUs } from '../streaming/sources/synthetic/source.ts';
 import { syntheticUniverse } from '../streaming/sources/synthetic/universe.ts';
+import { median } from './support.ts';
 
 const ticks = Number(process.argv[2] ?? 1_000_000);
 const runs = Number(process.argv[3] ?? 5);
 const START = '2024-03-04T14:30:00Z';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 function timeIt(fn: () => number | Promise<number>): Promise<{ ms: number; n: number }> {
   return (async () => {
