@@ -17,7 +17,7 @@ import {
 import { TickLakeError } from '../../../core/errors.ts';
 import { channelsSchema, commonOptionsShape } from './options.ts';
 import { hashKey, kindSeq, nyTradingDay, TimeOrdinals } from './seq.ts';
-import { isoToUs, toNumber, toSafeInt } from './units.ts';
+import { bookSides, isoToUs, toNumber, toSafeInt } from './units.ts';
 
 /**
  * Alpaca Market Data API v2 stock stream (https://docs.alpaca.markets/docs/streaming-market-data and
@@ -81,20 +81,15 @@ export function mapAlpacaQuote(
   if (typeof symbol !== 'string' || symbol.length === 0) return 'missing symbol (S)';
   const ts = isoToUs(el.t);
   if (ts === undefined) return 'missing or unreadable time (t, RFC-3339)';
-  const bid = toNumber(el.bp);
-  const bidSize = toNumber(el.bs);
-  const ask = toNumber(el.ap);
-  const askSize = toNumber(el.as);
-  if (bid === undefined || bidSize === undefined || ask === undefined || askSize === undefined) {
-    return 'missing bid/ask price or size (bp, bs, ap, as)';
-  }
+  const book = bookSides(el, ['bp', 'bs', 'ap', 'as']);
+  if (!book) return 'missing bid/ask price or size (bp, bs, ap, as)';
   const conditions = conditionsOf(el.c);
   if (conditions === null) return 'unreadable conditions (c)';
   // One venue per tick: only when bid and ask come from the same exchange.
   const exchange = typeof el.bx === 'string' && el.bx === el.ax ? el.bx : undefined;
   const seq = kindSeq('quote', ordinals.next('quote', symbol, Math.floor(ts / 1000)) ?? -1);
   if (seq === undefined) return 'more than 1000 quotes of one symbol in one millisecond';
-  return quoteTick({ source: SOURCE, symbol, seq, ts, recvTs, bid, bidSize, ask, askSize, exchange, conditions });
+  return quoteTick({ source: SOURCE, symbol, seq, ts, recvTs, ...book, exchange, conditions });
 }
 
 export function createAlpacaAdapter(input: unknown, env: NodeJS.ProcessEnv): FeedAdapter {

@@ -17,7 +17,7 @@ import {
 } from './adapter.ts';
 import { channelsSchema, commonOptionsShape } from './options.ts';
 import { kindSeq } from './seq.ts';
-import { isoToUs, toNumber, toSafeInt } from './units.ts';
+import { bookSides, isoToUs, toNumber, toSafeInt } from './units.ts';
 
 /**
  * Coinbase Exchange WebSocket feed, "Coinbase Market Data" endpoint (https://docs.cdp.coinbase.com/exchange/
@@ -82,17 +82,12 @@ export function mapCoinbaseTicker(el: Record<string, unknown>, recvTs: number): 
   if (typeof symbol !== 'string' || symbol.length === 0) return 'missing product_id';
   const ts = isoToUs(el.time);
   if (ts === undefined) return 'missing or unreadable time';
-  const bid = toNumber(el.best_bid);
-  const bidSize = toNumber(el.best_bid_size);
-  const ask = toNumber(el.best_ask);
-  const askSize = toNumber(el.best_ask_size);
-  if (bid === undefined || bidSize === undefined || ask === undefined || askSize === undefined) {
-    return 'missing best_bid/best_ask price or size';
-  }
+  const book = bookSides(el, ['best_bid', 'best_bid_size', 'best_ask', 'best_ask_size']);
+  if (!book) return 'missing best_bid/best_ask price or size';
   const sequence = toSafeInt(el.sequence);
   const seq = sequence === undefined ? undefined : kindSeq('quote', sequence);
   if (seq === undefined) return 'missing or out-of-range sequence';
-  return quoteTick({ source: SOURCE, symbol, seq, ts, recvTs, bid, bidSize, ask, askSize });
+  return quoteTick({ source: SOURCE, symbol, seq, ts, recvTs, ...book });
 }
 
 export function createCoinbaseAdapter(input: unknown, env: NodeJS.ProcessEnv): FeedAdapter {

@@ -16,7 +16,7 @@ import {
 } from './adapter.ts';
 import { channelsSchema, commonOptionsShape } from './options.ts';
 import { daySeq, kindSeq, nyTradingDay, TimeOrdinals, type TickKind } from './seq.ts';
-import { msToUs, toNumber, toSafeInt } from './units.ts';
+import { bookSides, msToUs, toNumber, toSafeInt } from './units.ts';
 
 /**
  * Polygon.io stocks WebSocket (https://polygon.io/docs/stocks/ws_getting-started, now served as massive.com/docs/
@@ -80,19 +80,14 @@ export function mapPolygonQuote(
   if (typeof symbol !== 'string' || symbol.length === 0) return 'missing symbol (sym)';
   const ts = msToUs(el.t);
   if (ts === undefined) return 'missing or non-integer time (t, unix ms)';
-  const bid = toNumber(el.bp);
-  const bidSize = toNumber(el.bs);
-  const ask = toNumber(el.ap);
-  const askSize = toNumber(el.as);
-  if (bid === undefined || bidSize === undefined || ask === undefined || askSize === undefined) {
-    return 'missing bid/ask price or size (bp, bs, ap, as)';
-  }
+  const book = bookSides(el, ['bp', 'bs', 'ap', 'as']);
+  if (!book) return 'missing bid/ask price or size (bp, bs, ap, as)';
   const conditions = conditionsOf(el.c);
   if (conditions === null) return 'unreadable condition (c)';
   const exchange = typeof el.bx === 'number' && el.bx === el.ax ? String(el.bx) : undefined;
   const seq = seqFor('quote', symbol, el.t as number, el.q, ordinals);
   if (seq === undefined) return 'sequence (q) out of range';
-  return quoteTick({ source: SOURCE, symbol, seq, ts, recvTs, bid, bidSize, ask, askSize, exchange, conditions });
+  return quoteTick({ source: SOURCE, symbol, seq, ts, recvTs, ...book, exchange, conditions });
 }
 
 export function createPolygonAdapter(input: unknown, env: NodeJS.ProcessEnv): FeedAdapter {

@@ -59,6 +59,29 @@ export function toNumber(value: unknown): number | undefined {
   return undefined;
 }
 
+export interface BookSides {
+  bid: number;
+  bidSize: number;
+  ask: number;
+  askSize: number;
+}
+
+/**
+ * The four numbers of a quote, read from the vendor's field names (e.g. ['bp', 'bs', 'ap', 'as']); undefined when
+ * any is missing or not a number.
+ */
+export function bookSides(
+  el: Record<string, unknown>,
+  [bid, bidSize, ask, askSize]: readonly [string, string, string, string],
+): BookSides | undefined {
+  const b = toNumber(el[bid]);
+  const bs = toNumber(el[bidSize]);
+  const a = toNumber(el[ask]);
+  const as = toNumber(el[askSize]);
+  if (b === undefined || bs === undefined || a === undefined || as === undefined) return undefined;
+  return { bid: b, bidSize: bs, ask: a, askSize: as };
+}
+
 /** A non-negative safe integer from a number or a digit string (trade ids, sequence numbers). */
 export function toSafeInt(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
