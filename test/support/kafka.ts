@@ -93,3 +93,19 @@ export async function waitForCaughtUp(
     await admin.disconnect();
   }
 }
+
+/**
+ * Fences `transactionalId` the way a restarted instance would: registering it again makes the coordinator abort
+ * the dead owner's open transaction now, instead of when it times out. Until then that transaction pins the last
+ * stable offset of every partition it wrote, and read_committed readers see nothing past it.
+ */
+export async function fenceTransactionalId(kafka: Kafka, transactionalId: string): Promise<void> {
+  const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    const txn = await producer.transaction();
+    await txn.abort();
+  } finally {
+    await producer.disconnect();
+  }
+}
