@@ -5,6 +5,7 @@ import { initProcessMetrics } from '../core/metrics.ts';
 import { TABLES, type TableName } from '../lake/tables.ts';
 import { kafkaClient, lakeStorage } from '../infra/clients.ts';
 import { startMetricsServer } from '../infra/metrics-server.ts';
+import { EncoderPool } from '../streaming/sink/encoder-pool.ts';
 import { LakeSink } from '../streaming/sink/sink.ts';
 import { ensureTopics } from '../streaming/topics.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
@@ -30,6 +31,8 @@ export function registerSinkCommand(program: Command): void {
       await ensureTopics(kafka, config);
       const registry = initProcessMetrics('sink');
       const storage = lakeStorage(config);
+      // One set of encoder threads for all the tables this process lands.
+      const encoders = new EncoderPool(config.sink.encoderThreads);
       const sinks = tables.map(
         (table) =>
           new LakeSink({
@@ -39,6 +42,7 @@ export function registerSinkCommand(program: Command): void {
             table,
             log: log.child({ table }),
             registry,
+            encoders,
             onFatal: (err) => {
               log.error('consumer stopped for good; exiting so a supervisor restarts us', {
                 table,
@@ -54,6 +58,7 @@ export function registerSinkCommand(program: Command): void {
         progressLine(`[sink] ${table} -> s3://${config.s3.bucket}/${config.s3.lakePrefix}${table}/`);
       await stopRequested;
       await Promise.all(sinks.map((s) => s.stop()));
+      await encoders.close();
       metrics.close();
       progressLine(`[sink] ${tables.join(', ')} stopped`);
     });

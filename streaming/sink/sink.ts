@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { TickLakeError } from '../../core/errors.ts';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -12,6 +13,8 @@ import { LakeWriter } from '../../lake/writer.ts';
 import { dlqRecord } from '../dlq.ts';
 import { topicName } from '../topics.ts';
 import { failpoint } from './failpoints.ts';
+import { packBlock } from './encode-block.ts';
+import { EncoderPool } from './encoder-pool.ts';
 import { SINK_TABLES, type SinkTable } from './tables.ts';
 
 /**
@@ -24,21 +27,16 @@ import { SINK_TABLES, type SinkTable } from './tables.ts';
  * for lag monitoring only. Kill it at any step and restart it: every record is in the table once.
  */
 interface PartitionBuffer {
-  rows: unknown[];
+  /** Data records (control records excluded), in offset order. */
+  values: Array<Buffer | null>;
+  keys: Array<Buffer | null>;
+  offsets: string[];
   bytes: number;
+  /** The offsets covered, control records included: the source range the flush commits. */
   firstOffset?: string;
   lastOffset?: string;
   openedAt: number;
-  rejects: Array<{
-    offset: string;
-    key: string | null;
-    value: Buffer | null;
-    reason: SinkReject['reason'];
-    detail: string;
-  }>;
 }
-
-type SinkReject = Extract<ReturnType<SinkTable['decode']>, { kind: 'reject' }>;
 
 export interface SinkOptions {
   config: Config;
@@ -47,6 +45,8 @@ export interface SinkOptions {
   table: TableName;
   log: Logger;
   registry?: Registry;
+  /** Encoder threads, shared by the sinks of one process; by default the sink starts (and stops) its own. */
+  encoders?: EncoderPool;
   /** Called when the consumer stops for good; the process should exit and be restarted. */
   onFatal?: (err: Error) => void;
 }
@@ -102,10 +102,17 @@ export class LakeSink {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
   private readonly writer: LakeWriter;
+  private readonly encoders: EncoderPool;
   private readonly buffers = new Map<number, PartitionBuffer>();
-  /** The next offset each assigned partition must deliver, from the manifest. Records below it are in the table. */
-  private readonly next = new Map<number, bigint>();
+  /**
+   * Per assigned partition, the next offset to take: below it a record is in the table, in flight, or buffered.
+   * Loaded from the manifest on assignment; re-delivered records (after a seek or a rebalance) fall below it.
+   */
+  private readonly cursor = new Map<number, bigint>();
   private lock: Promise<void> = Promise.resolve();
+  /** The flush being written, if any: one at a time, so manifest commits follow offset order. */
+  private inFlight: Promise<void> | null = null;
+  private inFlightBytes = 0;
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private readonly metrics;
@@ -121,31 +128,24 @@ export class LakeSink {
       maxBytesPerPartition: 8 << 20,
       maxBytes: 32 << 20,
       maxWaitTimeInMs: 250,
-      // A killed sink's partitions move after this long. Flushes heartbeat between uploads and retries.
+      // A killed sink's partitions move after this long.
       sessionTimeout: 20_000,
       rebalanceTimeout: 20_000,
       heartbeatInterval: 2_000,
     });
     this.producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     this.writer = new LakeWriter(opts.storage);
+    this.encoders = opts.encoders ?? new EncoderPool(opts.config.sink.encoderThreads);
     this.metrics = { ...sinkMetrics(opts.registry), labels: { table: opts.table } };
   }
 
   async start(): Promise<void> {
+    await this.encoders.start();
     await this.producer.connect();
     await this.consumer.connect();
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const assigned: number[] = e.payload.memberAssignment[this.topic] ?? [];
-      // Revoked partitions' buffers were never committed: drop them, the new owner re-reads from the manifest.
-      this.exclusive(async () => {
-        for (const p of [...this.buffers.keys()]) if (!assigned.includes(p)) this.buffers.delete(p);
-        this.next.clear();
-        await this.loadPositions(assigned);
-        for (const p of assigned) {
-          const n = this.next.get(p);
-          if (n !== undefined) this.consumer.seek({ topic: this.topic, partition: p, offset: n.toString() });
-        }
-      }).catch((err: Error) =>
+      this.exclusive(() => this.onAssignment(assigned)).catch((err: Error) =>
         this.opts.log.warn('could not load positions after a rebalance', { error: err.message }),
       );
     });
@@ -160,8 +160,8 @@ export class LakeSink {
     });
     this.timer = setInterval(() => {
       void this.exclusive(async () => {
-        if (this.due(false)) await this.flush();
-      }).catch((err: Error) => this.opts.log.warn('timed flush failed', { error: err.message }));
+        if (!this.inFlight && this.due(false)) this.startFlush();
+      });
     }, 500);
   }
 
@@ -171,9 +171,14 @@ export class LakeSink {
     this.stopped = true;
     clearInterval(this.timer);
     await this.consumer.disconnect().catch(() => {});
-    await this.exclusive(() => this.flush()).catch((err: Error) =>
+    await this.exclusive(async () => {
+      await this.inFlight;
+      this.startFlush();
+      await this.inFlight;
+    }).catch((err: Error) =>
       this.opts.log.warn('final flush failed; the records will be re-read on restart', { error: err.message }),
     );
+    if (!this.opts.encoders) await this.encoders.close();
     await this.producer.disconnect().catch(() => {});
   }
 
@@ -186,88 +191,147 @@ export class LakeSink {
     return run;
   }
 
+  /**
+   * After a rebalance: let the flush in flight land (the manifest rejects it if a new owner got there first), drop
+   * what belongs to revoked partitions, and resume every assigned partition where the manifest says, keeping a
+   * buffer only if it starts exactly there.
+   */
+  private async onAssignment(assigned: number[]): Promise<void> {
+    await this.inFlight?.catch(() => {});
+    for (const p of [...this.buffers.keys()]) if (!assigned.includes(p)) this.buffers.delete(p);
+    this.cursor.clear();
+    const positions = await this.committedPositions();
+    for (const p of assigned) {
+      const next = positions.get(p) ?? 0n;
+      const buf = this.buffers.get(p);
+      if (buf?.firstOffset !== undefined && BigInt(buf.firstOffset) === next) {
+        this.cursor.set(p, BigInt(buf.lastOffset!) + 1n);
+      } else {
+        this.buffers.delete(p);
+        this.cursor.set(p, next);
+      }
+      this.consumer.seek({ topic: this.topic, partition: p, offset: this.cursor.get(p)!.toString() });
+    }
+    this.updatePending();
+  }
+
   private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     await this.exclusive(async () => {
       if (!isRunning() || isStale()) return;
       const p = batch.partition;
-      if (!this.next.has(p)) await this.loadPositions([p], heartbeat);
-      const floor = this.next.get(p) ?? 0n;
+      if (!this.cursor.has(p)) {
+        const positions = await this.committedPositions(heartbeat);
+        this.cursor.set(p, positions.get(p) ?? 0n);
+      }
+      let cursor = this.cursor.get(p)!;
       let buf = this.buffers.get(p);
       for (const m of batch.messages) {
         const off = BigInt(m.offset);
-        if (off < floor) continue; // already in the table
-        if (buf?.lastOffset !== undefined && off <= BigInt(buf.lastOffset)) continue; // re-delivered after a seek
-        if (!buf) this.buffers.set(p, (buf = { rows: [], bytes: 0, openedAt: Date.now(), rejects: [] }));
+        if (off < cursor) continue; // in the table, in flight or buffered already
+        cursor = off + 1n;
+        if (!buf) {
+          buf = { values: [], keys: [], offsets: [], bytes: 0, openedAt: Date.now() };
+          this.buffers.set(p, buf);
+        }
         buf.firstOffset ??= m.offset;
         buf.lastOffset = m.offset;
-        const key = m.key ? m.key.toString('utf8') : null;
-        const d = this.table.decode(key, m.value);
-        if (d.kind === 'row') {
-          buf.rows.push(d.row);
-          buf.bytes += m.value?.length ?? 0;
-        } else if (d.kind === 'reject') {
-          buf.rejects.push({ offset: m.offset, key, value: m.value, reason: d.reason, detail: d.detail });
-        }
+        if (this.table.isControl(m.key)) continue;
+        buf.values.push(m.value);
+        buf.keys.push(m.key);
+        buf.offsets.push(m.offset);
+        buf.bytes += m.value?.length ?? 0;
       }
-      this.metrics.pending.set(this.metrics.labels, this.pendingBytes());
-      if (this.due(true)) await this.flush(heartbeat);
+      this.cursor.set(p, cursor);
+      this.updatePending();
+      // The next flush waits for the one in flight: fetching goes on meanwhile, within the memory bound.
+      while (this.due(true) || this.bufferedBytes() + this.inFlightBytes >= this.opts.config.sink.maxPendingBytes) {
+        if (!this.inFlight) {
+          this.startFlush();
+          if (this.bufferedBytes() + this.inFlightBytes < this.opts.config.sink.maxPendingBytes) break;
+        }
+        await Promise.race([this.inFlight, sleep(1000)]);
+        await heartbeat().catch(() => {});
+        if (!isRunning() || isStale()) return;
+      }
     });
   }
 
-  private pendingBytes(): number {
+  private bufferedBytes(): number {
     let n = 0;
     for (const b of this.buffers.values()) n += b.bytes;
     return n;
   }
 
+  private updatePending(): void {
+    this.metrics.pending.set(this.metrics.labels, this.bufferedBytes() + this.inFlightBytes);
+  }
+
   private due(sizeOnly: boolean): boolean {
     const s = this.opts.config.sink;
-    if (this.pendingBytes() >= s.maxPendingBytes) return true;
+    if (this.bufferedBytes() >= s.maxPendingBytes) return true;
     for (const b of this.buffers.values()) {
-      if (b.rows.length >= s.maxRows || b.bytes >= s.maxBytes) return true;
+      if (b.values.length >= s.maxRows || b.bytes >= s.maxBytes) return true;
       if (!sizeOnly && b.firstOffset !== undefined && Date.now() - b.openedAt >= s.maxAgeMs) return true;
     }
     return false;
   }
 
   /** Where each partition resumes, from the manifest; retried until S3 answers (nothing may be read before). */
-  private async loadPositions(partitions: number[], heartbeat?: () => Promise<void>): Promise<void> {
+  private async committedPositions(heartbeat?: () => Promise<void>): Promise<Map<number, bigint>> {
     const committed = await this.retry(
       'reading the manifest',
       () => this.writer.committedOffsets(this.table.def),
       heartbeat,
     );
-    for (const p of partitions) {
-      const pos = committed.find((c) => c.topic === this.topic && c.partition === p);
-      if (pos) this.next.set(p, BigInt(pos.nextOffset));
-      else this.next.set(p, 0n);
-    }
+    return new Map(committed.filter((c) => c.topic === this.topic).map((c) => [c.partition, BigInt(c.nextOffset)]));
   }
 
   /**
-   * Writes every buffered partition as files and commits them in ONE manifest snapshot. Retries with backoff until
-   * it succeeds (S3 down or throttling): meanwhile no new batch is taken, so memory stays bounded.
+   * Takes every buffered partition into one flush: encoded on the encoder threads, uploaded, and committed in ONE
+   * manifest snapshot, retried with backoff until it succeeds (S3 down or throttling). Must not be called while
+   * another flush is in flight.
    */
-  private async flush(heartbeat?: () => Promise<void>): Promise<void> {
+  private startFlush(): void {
     const ready = [...this.buffers.entries()].filter(([, b]) => b.firstOffset !== undefined);
     if (!ready.length) return;
+    for (const [p] of ready) this.buffers.delete(p);
+    const bytes = ready.reduce((n, [, b]) => n + b.bytes, 0);
+    this.inFlightBytes += bytes;
     const end = this.metrics.flush.startTimer(this.metrics.labels);
-    await this.retry('flush', () => this.writeAndCommit(ready, heartbeat), heartbeat);
-    end();
-    for (const [p, b] of ready) {
-      this.next.set(p, BigInt(b.lastOffset!) + 1n);
-      this.buffers.delete(p);
-    }
-    this.metrics.pending.set(this.metrics.labels, this.pendingBytes());
+    const run: Promise<void> = this.retry('flush', () => this.writeAndCommit(ready))
+      .then(() => void end())
+      .catch((err: Error) => {
+        // Only when stopping (retries give up) or when the manifest refused our offsets: what is in the table is
+        // still exactly once, but this process no longer knows where to resume, so it starts over from the manifest.
+        if (!this.stopped) this.fatal(err);
+        throw err;
+      })
+      .finally(() => {
+        this.inFlightBytes -= bytes;
+        if (this.inFlight === run) this.inFlight = null;
+        this.updatePending();
+      });
+    this.inFlight = run;
+    run.catch(() => {});
   }
 
-  /** Retries `fn` with capped exponential backoff until it succeeds (or, once stopping, gives up after 3 tries). */
+  private fatal(err: Error): void {
+    this.opts.log.error('sink cannot continue', { error: err.message });
+    if (this.opts.onFatal) this.opts.onFatal(err);
+    else void this.stop();
+  }
+
+  /**
+   * Retries `fn` with capped exponential backoff until it succeeds. Gives up on errors that retrying can't fix
+   * (the manifest saying our offsets overlap a commit) and, once stopping, after 3 tries.
+   */
   private async retry<T>(what: string, fn: () => Promise<T>, heartbeat?: () => Promise<void>): Promise<T> {
     let backoff = 200;
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn();
       } catch (err) {
+        if (err instanceof TickLakeError && !err.retryable) throw err;
         if (this.stopped && attempt >= 3) throw err;
         this.metrics.retries.inc(this.metrics.labels);
         this.opts.log.warn(`${what} failed; retrying`, { attempt, error: (err as Error).message, backoffMs: backoff });
@@ -278,37 +342,42 @@ export class LakeSink {
     }
   }
 
-  private async writeAndCommit(
-    ready: Array<[number, PartitionBuffer]>,
-    heartbeat?: () => Promise<void>,
-  ): Promise<void> {
-    const entries: FileEntry[] = [];
-    const ranges: SourceRange[] = [];
-    let rows = 0;
+  private async writeAndCommit(ready: Array<[number, PartitionBuffer]>): Promise<void> {
+    const ranges: SourceRange[] = ready.map(([partition, b]) => ({
+      topic: this.topic,
+      partition,
+      startOffset: b.firstOffset!,
+      endOffset: b.lastOffset!,
+    }));
     const t0 = performance.now();
-    let encodeMs = 0;
-    for (const [partition, b] of ready) {
-      const range: SourceRange = {
-        topic: this.topic,
-        partition,
-        startOffset: b.firstOffset!,
-        endOffset: b.lastOffset!,
-      };
-      ranges.push(range);
-      if (b.rows.length === 0) continue;
-      const te = performance.now();
-      const files = this.writer.encode(this.table.def, b.rows, range);
-      encodeMs += performance.now() - te;
-      for (const file of files) {
+    // Encoded in parallel when there are several threads; packed anew on each attempt (the bytes move to the thread).
+    const encoded = await Promise.all(
+      ready.map(([partition, b], i) =>
+        b.values.length
+          ? this.encoders.encode(partition, this.opts.table, packBlock(b.values), ranges[i]!)
+          : Promise.resolve({ files: [], rows: 0, rejects: [] }),
+      ),
+    );
+    const t1 = performance.now();
+    const entries: FileEntry[] = [];
+    for (const block of encoded) {
+      for (const file of block.files) {
         failpoint('before-upload');
         failpoint('mid-upload');
         entries.push(await this.writer.upload(file));
         failpoint('after-upload');
-        await heartbeat?.().catch(() => {});
       }
-      rows += b.rows.length;
     }
-    const rejects = ready.flatMap(([partition, b]) => b.rejects.map((r) => ({ partition, ...r })));
+    const rejects = ready.flatMap(([partition, b], i) =>
+      encoded[i]!.rejects.map((r) => ({
+        partition,
+        offset: b.offsets[r.index]!,
+        key: b.keys[r.index] ? b.keys[r.index]!.toString('utf8') : null,
+        value: b.values[r.index] ?? null,
+        reason: r.reason,
+        detail: r.detail,
+      })),
+    );
     if (rejects.length) {
       // Before the manifest: a crash in between re-sends these (at least once), but never loses them.
       await this.producer.send({
@@ -332,15 +401,16 @@ export class LakeSink {
         })),
       });
     }
-    const t1 = performance.now();
+    const t2 = performance.now();
     const result = await this.writer.commit(this.table.def, entries, { ranges });
     failpoint('after-manifest');
+    const rows = encoded.reduce((n, e) => n + e.rows, 0);
     this.opts.log.debug('flushed', {
       rows,
       files: entries.length,
-      encodeMs: Math.round(encodeMs),
-      uploadMs: Math.round(t1 - t0 - encodeMs),
-      commitMs: Math.round(performance.now() - t1),
+      encodeMs: Math.round(t1 - t0),
+      uploadMs: Math.round(t2 - t1),
+      commitMs: Math.round(performance.now() - t2),
       status: result.status,
     });
     await this.consumer

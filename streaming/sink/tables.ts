@@ -8,14 +8,18 @@ import type { TopicKey } from '../topics.ts';
  * What each lake table is fed from, and how one Kafka record becomes one row. A record that does not fit the
  * table's schema becomes a dead letter (reason `table_schema_mismatch`), never a crash or a silent skip.
  */
-export type Decoded =
-  { kind: 'row'; row: unknown } | { kind: 'skip' } | { kind: 'reject'; reason: DlqReason; detail: string };
+export type Decoded = { kind: 'row'; row: unknown } | { kind: 'reject'; reason: DlqReason; detail: string };
 
 export interface SinkTable {
   def: TableDef<unknown>;
   topic: TopicKey;
-  decode(key: string | null, value: Buffer | null): Decoded;
+  /** Records that are not data (idle-partition heartbeats): decided by key, before anything is decoded. */
+  isControl(key: Buffer | null): boolean;
+  decode(value: Buffer | null): Decoded;
 }
+
+const HEARTBEAT = Buffer.from(HEARTBEAT_KEY);
+const noControl = () => false;
 
 // The raw table keeps whatever the source sent if it is a well-formed tick; time bounds are the processor's job.
 const RAW_LIMITS = validationLimitsSchema.parse({ maxBytes: 8 * 1024 * 1024, maxAheadUs: null, maxBehindUs: null });
@@ -39,8 +43,8 @@ export const SINK_TABLES: Record<TableName, SinkTable> = {
   raw: {
     def: TABLES.raw as TableDef<unknown>,
     topic: 'raw',
-    decode(key, value) {
-      if (key === HEARTBEAT_KEY) return { kind: 'skip' };
+    isControl: (key) => key !== null && HEARTBEAT.equals(key),
+    decode(value) {
       const d = decodeRawTick(value, RAW_LIMITS, 0);
       return d.ok
         ? { kind: 'row', row: d.tick }
@@ -50,16 +54,19 @@ export const SINK_TABLES: Record<TableName, SinkTable> = {
   enriched: {
     def: TABLES.enriched as TableDef<unknown>,
     topic: 'enriched',
-    decode: (_k, v) => jsonRow(TABLES.enriched as TableDef<unknown>, v),
+    isControl: noControl,
+    decode: (v) => jsonRow(TABLES.enriched as TableDef<unknown>, v),
   },
   bars: {
     def: TABLES.bars as TableDef<unknown>,
     topic: 'bars',
-    decode: (_k, v) => jsonRow(TABLES.bars as TableDef<unknown>, v),
+    isControl: noControl,
+    decode: (v) => jsonRow(TABLES.bars as TableDef<unknown>, v),
   },
   alerts: {
     def: TABLES.alerts as TableDef<unknown>,
     topic: 'alerts',
-    decode: (_k, v) => jsonRow(TABLES.alerts as TableDef<unknown>, v),
+    isControl: noControl,
+    decode: (v) => jsonRow(TABLES.alerts as TableDef<unknown>, v),
   },
 };

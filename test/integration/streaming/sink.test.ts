@@ -126,7 +126,8 @@ async function validRawIds(): Promise<string[]> {
   const raw = await readTopic(kafka, topicName(config, 'raw'));
   const ids: string[] = [];
   for (const m of raw) {
-    const d = SINK_TABLES.raw.decode(m.key, m.value);
+    if (SINK_TABLES.raw.isControl(m.key === null ? null : Buffer.from(m.key))) continue;
+    const d = SINK_TABLES.raw.decode(m.value);
     if (d.kind === 'row') ids.push((d.row as { id: string }).id);
   }
   return ids;
