@@ -249,7 +249,8 @@ export class LakeSink {
           this.startFlush();
           if (this.bufferedBytes() + this.inFlightBytes < this.opts.config.sink.maxPendingBytes) break;
         }
-        await Promise.race([this.inFlight, sleep(1000)]);
+        // A flush that fails for good has already reported itself (fatal); here we only wait for it to end.
+        await Promise.race([this.inFlight?.catch(() => {}), sleep(1000)]);
         await heartbeat().catch(() => {});
         if (!isRunning() || isStale()) return;
       }
