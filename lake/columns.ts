@@ -1,5 +1,6 @@
 import type { Data } from 'apache-arrow';
 import {
+  DataType,
   Dictionary,
   Field,
   Float64,
@@ -13,7 +14,6 @@ import {
   Utf8,
   makeData,
   makeVector,
-  type DataType,
 } from 'apache-arrow';
 
 /**
@@ -209,10 +209,18 @@ function isValidAt(data: Data, i: number): boolean {
 }
 
 function utf8Values(data: Data, n: number): (string | null)[] {
-  const offsets = data.valueOffsets as Int32Array;
+  // Utf8 has Int32 offsets, LargeUtf8 (another writer's choice for big columns) BigInt64 ones.
+  const offsets = data.valueOffsets as Int32Array | BigInt64Array;
   const bytes = data.values as Uint8Array;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: (string | null)[] = new Array(n);
+  if (offsets instanceof BigInt64Array) {
+    for (let i = 0; i < n; i++) {
+      const j = data.offset + i;
+      out[i] = isValidAt(data, i) ? buf.toString('utf8', Number(offsets[j]), Number(offsets[j + 1])) : null;
+    }
+    return out;
+  }
   for (let i = 0; i < n; i++) {
     const j = data.offset + i;
     out[i] = isValidAt(data, i) ? buf.toString('utf8', offsets[j]!, offsets[j + 1]!) : null;
@@ -220,21 +228,39 @@ function utf8Values(data: Data, n: number): (string | null)[] {
   return out;
 }
 
+/** Strings of a dictionary-encoded column, whatever its index width. */
+function dictionaryValues(data: Data, n: number): (string | null)[] {
+  const dict =
+    data.dictionary!.data.length === 1
+      ? utf8Values(data.dictionary!.data[0]!, data.dictionary!.length)
+      : (data.dictionary!.toArray() as string[]);
+  const keys = data.values as ArrayLike<number | bigint>;
+  const out: (string | null)[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = isValidAt(data, i) ? dict[Number(keys[data.offset + i]!)]! : null;
+  return out;
+}
+
+const isString = (t: DataType) => DataType.isUtf8(t) || DataType.isLargeUtf8(t);
+
+/**
+ * Whether a file column of Arrow type `t` holds `kind`: the exact type our writer uses, or, for strings, the
+ * other encoding of the same values (DuckDB writes low-cardinality strings as Parquet dictionaries that read
+ * back as plain Utf8; a file may also carry a dictionary for a 'string' column). Anything else is a mismatch.
+ */
+function readableAs(kind: ColumnKind, t: DataType): boolean {
+  if (kind === 'string' || kind === 'dict') {
+    return isString(t) || (DataType.isDictionary(t) && DataType.isInt(t.indices) && isString(t.dictionary));
+  }
+  return t.toString() === arrowType(kind).toString();
+}
+
 // Reads the buffers directly: Vector.get per cell costs several times more than the rest of a decode.
 function columnValues(kind: ColumnKind, data: Data, n: number): CellValue[] {
   const out: CellValue[] = new Array(n);
   switch (kind) {
     case 'string':
-      return utf8Values(data, n);
-    case 'dict': {
-      const dict =
-        data.dictionary!.data.length === 1
-          ? utf8Values(data.dictionary!.data[0]!, data.dictionary!.length)
-          : (data.dictionary!.toArray() as string[]);
-      const keys = data.values as Int32Array;
-      for (let i = 0; i < n; i++) out[i] = isValidAt(data, i) ? dict[keys[data.offset + i]!]! : null;
-      return out;
-    }
+    case 'dict':
+      return DataType.isDictionary(data.type) ? dictionaryValues(data, n) : utf8Values(data, n);
     case 'ts':
     case 'i64': {
       const v = data.values as BigInt64Array;
@@ -270,7 +296,7 @@ export function fromRecordBatch(specs: readonly ColumnSpec[], batch: RecordBatch
     const vec = batch.getChild(s.name);
     if (!vec) {
       out[s.name] = new Array<CellValue>(n).fill(null);
-    } else if (vec.data.length !== 1 || vec.type.toString() !== arrowType(s.kind).toString()) {
+    } else if (vec.data.length !== 1 || !readableAs(s.kind, vec.type)) {
       throw new Error(`column ${s.name} is ${String(vec.type)} in the file, expected ${String(arrowType(s.kind))}`);
     } else {
       out[s.name] = columnValues(s.kind, vec.data[0]!, n);

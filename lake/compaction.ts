@@ -1,25 +1,30 @@
 import { createHash } from 'node:crypto';
+import { access, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TickLakeError } from '../core/errors.ts';
-import { concatColumns, fromRecordBatch, gather, type Columns } from './columns.ts';
+import { rewritePartition } from './duckdb-rewrite.ts';
 import { compactedFileKey, partitionRange, type SourceRange } from './layout.ts';
 import { commit, loadPartition, loadSnapshot, type CommitResult, type FileEntry } from './manifest.ts';
-import { dedupe, sortOrder } from './order.ts';
-import { decodeParquet } from './parquet.ts';
+import { DEFAULT_ROW_GROUP_ROWS } from './parquet.ts';
 import type { Storage } from './storage/storage.ts';
 import { storedSchema, type TableDef } from './tables.ts';
-import { encodeColumns, upload } from './writer.ts';
 
 /**
- * Compaction of one partition: its small files are read, deduplicated by the table's key, sorted by
- * (symbol, event time) and rewritten as files of about the target size, then swapped in with one manifest
- * commit that is conditional on every input still being live. Of two racing compactions one commits and
- * the other gets status 'conflict' and changes nothing; its outputs (if named differently) become orphans.
+ * Compaction of one partition: its small files are deduplicated by the table's key, sorted by (symbol,
+ * event time) and rewritten as files of about the target size, then swapped in with one manifest commit
+ * that is conditional on every input still being live. Of two racing compactions one commits and the other
+ * gets status 'conflict' (or 'noop') and changes nothing; its outputs (if named differently) become orphans.
  *
- * Output names derive from the input set, so a compaction retried after a crash rewrites the same objects.
- * Replaced inputs are not deleted here: they stay readable through the snapshots that reference them until
- * snapshot expiry and orphan cleanup (manifest.ts) remove them, which is the grace period.
+ * The rewrite runs in DuckDB (lake/duckdb-rewrite.ts) over local copies of the inputs in a private temp
+ * directory (FsStorage files are read in place), removed afterwards. Output names derive from the input set,
+ * so a compaction retried after a crash rewrites the same objects. Replaced inputs are not deleted here: they
+ * stay readable through the snapshots that reference them until snapshot expiry and orphan cleanup
+ * (manifest.ts) remove them, which is the grace period.
  */
 export const DEFAULT_TARGET_BYTES = 128 * 1024 * 1024;
+/** Inputs fetched at once. */
+const FETCH_CONCURRENCY = 16;
 
 export interface CompactionOptions {
   targetBytes?: number;
@@ -27,8 +32,26 @@ export interface CompactionOptions {
   smallFileBytes?: number;
   /** Fewest small files worth rewriting (default 2). */
   minFiles?: number;
+  /** Rows per row group; DuckDB rounds it up to a multiple of 2048 (the default 131,072 is one). */
   rowGroupRows?: number;
+  /** Where the private temp directory goes (default: the OS temp directory). */
+  workDir?: string;
   now?: () => number;
+}
+
+/** Wall time of each step, ms: where a compaction spends its time. */
+export interface CompactionTimings {
+  /** Snapshot and part manifest. */
+  plan: number;
+  /** Inputs to local files (zero-copy for FsStorage). */
+  fetch: number;
+  /** DuckDB: dedupe, sort, write. */
+  rewrite: number;
+  /** DuckDB: the manifest facts read back from the outputs (while they upload). */
+  facts: number;
+  /** Waiting for uploads after the last file's facts were read. */
+  upload: number;
+  commit: number;
 }
 
 export interface CompactionResult {
@@ -39,6 +62,7 @@ export interface CompactionResult {
   outputFiles: string[];
   rowsIn: number;
   rowsOut: number;
+  timings?: CompactionTimings;
 }
 
 /** Merges contiguous offset ranges per topic-partition: what a compacted file says it was built from. */
@@ -69,13 +93,43 @@ export function mergeSources(ranges: readonly SourceRange[]): SourceRange[] {
   return out;
 }
 
-async function readFileColumns(storage: Storage, def: TableDef, file: FileEntry): Promise<Columns> {
-  const bytes = await storage.get(file.path);
-  if (!bytes) throw new TickLakeError('INPUT_INVALID', `live file ${file.path} is missing from storage`);
-  return concatColumns(
-    decodeParquet(bytes).map((b) => fromRecordBatch(def.columns, b)),
-    def.columns,
-  );
+/** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
+async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!, i);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+const missing = (path: string) => new TickLakeError('INPUT_INVALID', `live file ${path} is missing from storage`);
+
+/** Local paths of the inputs, in input order: the store's own files when it has them, else downloads. */
+async function stageInputs(storage: Storage, inputs: readonly FileEntry[], dir: string): Promise<string[]> {
+  return mapLimit(inputs, FETCH_CONCURRENCY, async (f, i) => {
+    const local = join(dir, `in-${String(i).padStart(6, '0')}.parquet`);
+    const own = storage.localPath?.(f.path);
+    if (own === undefined) {
+      const bytes = await storage.get(f.path);
+      if (!bytes) throw missing(f.path);
+      await writeFile(local, bytes);
+      return local;
+    }
+    // Read in place, unless DuckDB would take the path for a glob pattern.
+    const inPlace = !/[*?[]/.test(own);
+    try {
+      await (inPlace ? access(own) : copyFile(own, local));
+    } catch (err) {
+      throw (err as { code?: string }).code === 'ENOENT' ? missing(f.path) : err;
+    }
+    return inPlace ? own : local;
+  });
 }
 
 export async function compactPartition(
@@ -96,56 +150,77 @@ export async function compactPartition(
     rowsIn: 0,
     rowsOut: 0,
   };
+  let t = performance.now();
+  const lap = () => {
+    const now = performance.now();
+    const ms = now - t;
+    t = now;
+    return ms;
+  };
   const snap = await loadSnapshot(storage, def.name);
   const ref = snap?.partitions.find((p) => p.partition === partition);
   if (!snap || !ref) return result;
   const inputs = (await loadPartition(storage, ref)).filter((f) => f.bytes < small);
   if (inputs.length < (opts.minFiles ?? 2)) return { ...result, seq: snap.seq };
   inputs.sort((a, b) => (a.path < b.path ? -1 : 1));
-
-  const parts: Columns[] = [];
-  for (const f of inputs) parts.push(await readFileColumns(storage, def, f));
-  const all = concatColumns(parts, def.columns);
   const rowsIn = inputs.reduce((n, f) => n + f.rows, 0);
-  const keep = dedupe(def, all, sortOrder(def, all, rowsIn));
-  const rows = gather(all, keep);
-  const rowsOut = keep.length;
-
-  // First guess from the inputs' bytes per row; a file that comes out over the target is re-encoded with
-  // proportionally fewer rows, and the guess is kept for the next file. Same inputs, same decisions.
-  const bytesPerRow = inputs.reduce((n, f) => n + f.bytes, 0) / Math.max(1, rowsIn);
-  let rowsPerFile = Math.max(1, Math.floor(target / Math.max(1, bytesPerRow)));
   const hash = createHash('sha256')
     .update(JSON.stringify([def.name, def.version, target, inputs.map((f) => f.path)]))
     .digest('hex')
     .slice(0, 16);
   const sources = mergeSources(inputs.flatMap((f) => f.sources));
   const now = (opts.now ?? Date.now)();
-  const outputs: FileEntry[] = [];
-  for (let from = 0, n = 0; from < rowsOut;) {
-    const to = Math.min(rowsOut, from + rowsPerFile);
-    const slice = gather(
-      rows,
-      Array.from({ length: to - from }, (_, i) => from + i),
-    );
-    const file = encodeColumns(
-      def,
+  const timings: CompactionTimings = { plan: lap(), fetch: 0, rewrite: 0, facts: 0, upload: 0, commit: 0 };
+
+  const work = await mkdtemp(join(opts.workDir ?? tmpdir(), 'ticklake-compact-'));
+  // Each output is uploaded as soon as DuckDB has written it, one at a time, while its facts are read.
+  let uploads = Promise.resolve();
+  let uploadError: unknown;
+  const upload = (n: number, file: string) => {
+    uploads = uploads
+      .then(async () => {
+        if (uploadError === undefined)
+          await storage.put(compactedFileKey(def.name, partition, hash, n), await readFile(file));
+      })
+      .catch((err: unknown) => {
+        uploadError ??= err;
+      });
+  };
+  let outputs: FileEntry[];
+  try {
+    const local = await stageInputs(storage, inputs, work);
+    timings.fetch = lap();
+    const files = await rewritePartition(def, local, {
+      targetBytes: target,
+      rowGroupRows: opts.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS,
+      inputRows: rowsIn,
+      inputBytes: inputs.reduce((n, f) => n + f.bytes, 0),
+      outDir: work,
+      onFile: upload,
+      onTiming: (step, ms) => (timings[step === 'write' ? 'rewrite' : 'facts'] += ms),
+    });
+    lap();
+    await uploads;
+    if (uploadError !== undefined) throw uploadError;
+    timings.upload = lap();
+    outputs = files.map((f, n) => ({
+      path: compactedFileKey(def.name, partition, hash, n),
       partition,
-      compactedFileKey(def.name, partition, hash, n),
-      slice,
-      to - from,
+      rows: f.rows,
+      bytes: f.bytes,
+      minTs: f.stats.minTs,
+      maxTs: f.stats.maxTs,
+      minSymbol: f.stats.minSymbol,
+      maxSymbol: f.stats.maxSymbol,
+      symbols: f.symbols,
+      schemaVersion: def.version,
       sources,
-      {
-        rowGroupRows: opts.rowGroupRows,
-      },
-    );
-    if (file.body.length > target && to - from > 1) {
-      rowsPerFile = Math.max(1, Math.floor(((to - from) * target * 0.97) / file.body.length));
-      continue;
-    }
-    outputs.push(await upload(storage, file, now));
-    from = to;
-    n++;
+      rowGroups: f.rowGroups,
+      addedAt: now,
+    }));
+  } finally {
+    await uploads; // never rejects: the files must stay until every upload has read them
+    await rm(work, { recursive: true, force: true });
   }
 
   const committed = await commit(
@@ -155,6 +230,7 @@ export async function compactPartition(
     { kind: 'replace', partition, remove: inputs.map((f) => f.path), add: outputs },
     { now: opts.now },
   );
+  timings.commit = lap();
   return {
     partition,
     status: committed.status,
@@ -162,7 +238,8 @@ export async function compactPartition(
     inputFiles: inputs.map((f) => f.path),
     outputFiles: outputs.map((f) => f.path),
     rowsIn,
-    rowsOut,
+    rowsOut: outputs.reduce((n, f) => n + f.rows, 0),
+    timings,
   };
 }
 

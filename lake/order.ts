@@ -16,11 +16,14 @@ function compareCells(a: CellValue, b: CellValue): number {
   return sa < sb ? -1 : sa > sb ? 1 : 0;
 }
 
+/** The columns rows are sorted by: symbol, event time, then the dedupe key (without the symbol again). */
+export function sortColumns(def: TableDef): string[] {
+  return [def.symbolColumn, def.timeColumn, ...def.dedupeKey.filter((k) => k !== def.symbolColumn)];
+}
+
 /** Row indices sorted by symbol, then event time, then dedupe key (ties keep input order). */
 export function sortOrder(def: TableDef, cols: Columns, rows: number): Uint32Array {
-  const keys = [def.symbolColumn, def.timeColumn, ...def.dedupeKey.filter((k) => k !== def.symbolColumn)].map(
-    (k) => cols[k] ?? [],
-  );
+  const keys = sortColumns(def).map((k) => cols[k] ?? []);
   const idx = Array.from({ length: rows }, (_, i) => i);
   idx.sort((x, y) => {
     for (const k of keys) {
@@ -35,6 +38,7 @@ export function sortOrder(def: TableDef, cols: Columns, rows: number): Uint32Arr
 /**
  * From `order`, keeps one index per dedupe key: the one with the highest `keepMax` value, or the first in
  * `order` when the table has none (duplicates of an event are the same event). Order is preserved.
+ * Compaction does this in DuckDB (lake/duckdb-rewrite.ts); this is the reference its tests compare against.
  */
 export function dedupe(def: TableDef, cols: Columns, order: ArrayLike<number>): Uint32Array {
   const keyCols = def.dedupeKey.map((k) => cols[k] ?? []);

@@ -29,6 +29,10 @@ export class FsStorage implements Storage {
     return { target, tmp };
   }
 
+  localPath(key: string): string {
+    return this.path(key);
+  }
+
   async get(key: string): Promise<Uint8Array | null> {
     try {
       const buf = await readFile(this.path(key));

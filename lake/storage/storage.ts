@@ -26,6 +26,11 @@ export interface Storage {
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Removes the object; removing a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Only for stores that keep objects as local files: the file of `key`, for tools (DuckDB) to read in place
+   * instead of through a copy. Read-only use; objects are replaced by rename, never changed in place.
+   */
+  localPath?(key: string): string;
 }
 
 export function bodyBytes(body: Uint8Array | string): Uint8Array {
