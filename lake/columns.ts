@@ -1,7 +1,6 @@
 import type { Data } from 'apache-arrow';
 import {
   DataType,
-  Dictionary,
   Field,
   Float64,
   Int32,
@@ -13,7 +12,6 @@ import {
   TimestampMicrosecond,
   Utf8,
   makeData,
-  makeVector,
 } from 'apache-arrow';
 
 /**
@@ -22,7 +20,8 @@ import {
  * rows can be reordered or filtered with `gather`.
  *
  * - `ts`: TIMESTAMP(MICROS, UTC) — µs since epoch, carried as JS numbers (exact below 2^53).
- * - `dict`: a string stored dictionary-encoded (low-cardinality: symbols, types, exchanges).
+ * - `dict`: a low-cardinality string (symbols, types, exchanges): dictionary-encoded in the Parquet pages, a plain
+ *   string to readers.
  * - `f64`: IEEE-754 double (prices are doubles, as in the Kafka payloads; see docs/SCHEMAS.md).
  * - `strlist`: a list of strings (trade conditions).
  */
@@ -42,9 +41,8 @@ export type Columns = Record<string, CellValue[]>;
 export function arrowType(kind: ColumnKind): DataType {
   switch (kind) {
     case 'string':
-      return new Utf8();
     case 'dict':
-      return new Dictionary(new Utf8(), new Int32());
+      return new Utf8();
     case 'f64':
       return new Float64();
     case 'i64':
@@ -54,13 +52,19 @@ export function arrowType(kind: ColumnKind): DataType {
     case 'ts':
       return new TimestampMicrosecond('UTC');
     case 'strlist':
-      return new List(new Field('item', new Utf8(), true));
+      return new List(new Field('element', new Utf8(), true));
   }
 }
 
+/**
+ * The Arrow schema of a lake file. It is the physical schema DuckDB writes too (compaction), so a table's files agree
+ * whichever wrote them and engines that merge file schemas (pyarrow datasets, Spark) see one schema: every field
+ * nullable (DuckDB can only write OPTIONAL columns; non-null is enforced on the way in), strings plain (dictionary
+ * encoding is a Parquet page matter), list items named `element` as the Parquet spec names them.
+ */
 export function arrowSchema(specs: readonly ColumnSpec[], metadata?: Map<string, string>): Schema {
   return new Schema(
-    specs.map((s) => new Field(s.name, arrowType(s.kind), s.nullable)),
+    specs.map((s) => new Field(s.name, arrowType(s.kind), true)),
     metadata,
   );
 }
@@ -100,33 +104,6 @@ function utf8Data(strings: readonly (string | null)[]): Data<Utf8> {
     nullBitmap: bitmap,
     valueOffsets: offsets,
     data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-  });
-}
-
-function dictData(values: readonly (string | null)[]): Data<Dictionary<Utf8, Int32>> {
-  const index = new Map<string, number>();
-  const dictionary: string[] = [];
-  const keys = new Int32Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === null || v === undefined) continue;
-    let k = index.get(v);
-    if (k === undefined) {
-      k = dictionary.length;
-      index.set(v, k);
-      dictionary.push(v);
-    }
-    keys[i] = k;
-  }
-  const { bitmap, nulls } = validity(values);
-  const type = new Dictionary(new Utf8(), new Int32());
-  return makeData({
-    type,
-    length: values.length,
-    nullCount: nulls,
-    nullBitmap: bitmap,
-    data: keys,
-    dictionary: makeVector(utf8Data(dictionary)),
   });
 }
 
@@ -174,9 +151,8 @@ function listData(values: readonly (string[] | null)[]): Data {
 export function columnData(kind: ColumnKind, values: readonly CellValue[]): Data {
   switch (kind) {
     case 'string':
-      return utf8Data(values as (string | null)[]);
     case 'dict':
-      return dictData(values as (string | null)[]);
+      return utf8Data(values as (string | null)[]);
     case 'strlist':
       return listData(values as (string[] | null)[]);
     default:

@@ -205,20 +205,16 @@ function expectSameSummary(got: Summary, want: Summary, label: string): void {
   }
 }
 
+/** One physical schema whichever writer made the file (lake/columns.ts arrowSchema; DuckDB for compaction). */
 const ARROW_TYPES: Record<string, string> = {
   ts: 'timestamp[us, tz=UTC]',
   f64: 'double',
   i64: 'int64',
   i32: 'int32',
   string: 'string',
-  strlist: 'list<item: string>',
+  dict: 'string',
+  strlist: 'list<element: string>',
 };
-/** The sink's files carry the Arrow schema, so pyarrow rebuilds dictionaries; DuckDB's are plain strings. */
-function arrowType(kind: string, writer: Writer): string {
-  if (kind === 'dict') return writer === 'sink' ? 'dictionary<values=string, indices=int32, ordered=0>' : 'string';
-  if (kind === 'strlist' && writer === 'compacted') return 'list<element: string>';
-  return ARROW_TYPES[kind]!;
-}
 
 // ---- pyarrow ---------------------------------------------------------------------------------------------
 
@@ -323,12 +319,12 @@ function expectPyarrowReads(f: LakeFile, got: PyReport): void {
   expect(
     got.schema.map(([name, type]) => [name, type]),
     label,
-  ).toEqual(def.columns.map((c) => [c.name, arrowType(c.kind, f.writer)]));
-  // A nullable column must never be declared required. DuckDB declares every column optional, so only the
-  // sink's files say which are required.
-  const nullable = got.schema.map(([, , n]) => n);
-  if (f.writer === 'sink') expect(nullable, label).toEqual(def.columns.map((c) => c.nullable));
-  else def.columns.forEach((c, i) => c.nullable && expect(nullable[i], `${label} ${c.name}`).toBe(true));
+  ).toEqual(def.columns.map((c) => [c.name, ARROW_TYPES[c.kind]]));
+  // Every column is OPTIONAL in every file: DuckDB can write nothing else, and the sink's writer matches it.
+  expect(
+    got.schema.map(([, , n]) => n),
+    label,
+  ).toEqual(def.columns.map(() => true));
   for (const c of def.columns.filter((c) => c.kind !== 'strlist')) {
     const [physical, logical] = got.parquetTypes[c.name]!;
     if (c.kind === 'ts') {
@@ -516,6 +512,29 @@ describe('lake Parquet files in other engines', () => {
     const compacted = byWriter('compacted');
     const reports = await readWithPyarrow(python, compacted);
     compacted.forEach((f, i) => expectPyarrowReads(f, reports[i]!));
+  });
+
+  it('pyarrow reads a sink file and a compacted file of one table as one dataset with one schema', async () => {
+    for (const table of ['raw', 'bars']) {
+      const both = files.filter((f) => f.def.name === table);
+      expect(both.map((f) => f.writer)).toEqual(['sink', 'compacted']);
+      const got = await runPythonJson<{ schemas: string[]; rows: number }>(
+        python,
+        `
+import json, sys
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+paths = sys.argv[1:]
+schemas = [pq.read_schema(p).remove_metadata().to_string() for p in paths]
+# A dataset takes the first file's schema and fails on a file that does not fit it.
+rows = ds.dataset(paths, format='parquet').to_table().num_rows
+print(json.dumps({'schemas': schemas, 'rows': rows}))
+`,
+        both.map((f) => f.path),
+      );
+      expect(got.schemas[1], table).toBe(got.schemas[0]);
+      expect(got.rows, table).toBe(both[0]!.rows.length + both[1]!.rows.length);
+    }
   });
 
   it('DuckDB reads every file with TIMESTAMPTZ event times and the same values', async () => {
