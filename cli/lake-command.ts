@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { compactTable } from '../lake/compaction.ts';
+import { closeDuckDb, configureDuckDb } from '../lake/duckdb.ts';
 import { expireSnapshots, removeOrphans } from '../lake/manifest.ts';
 import { lakeCat, lakeLs, lakeStats } from '../lake/reader.ts';
 import { TABLES } from '../lake/tables.ts';
@@ -41,13 +42,19 @@ export function registerLakeCommand(program: Command): void {
   lake
     .command('compact <table>')
     .description('Merge small files of closed hour partitions into sorted, deduplicated files (idempotent)')
-    .option('--target-mb <n>', 'target file size', '128')
+    .option('--target-mb <n>', 'target file size (default: compaction.targetMb)')
     .option('--before <time>', 'only partitions that ended before this (default: an hour ago)')
-    .action(async (table: string, o: { targetMb: string; before?: string }, cmd: Command) => {
-      const results = await compactTable(lakeStorage(configFrom(cmd)), TABLES[tableName(table)], {
-        targetBytes: Number(o.targetMb) * 1024 * 1024,
+    .action(async (table: string, o: { targetMb?: string; before?: string }, cmd: Command) => {
+      const config = configFrom(cmd);
+      await configureDuckDb({
+        threads: config.compaction.duckdbThreads,
+        memoryLimit: config.compaction.duckdbMemoryLimit,
+      });
+      const results = await compactTable(lakeStorage(config), TABLES[tableName(table)], {
+        targetBytes: Number(o.targetMb ?? config.compaction.targetMb) * 1024 * 1024,
         beforeUs: parseTime(o.before) ?? (Date.now() - 3600_000) * 1000,
       });
+      await closeDuckDb();
       for (const r of results) {
         process.stdout.write(
           `${r.partition}	${r.status}	${r.inputFiles.length} -> ${r.outputFiles.length} files	${r.rowsIn} -> ${r.rowsOut} rows\n`,

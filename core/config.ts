@@ -151,6 +151,19 @@ export const configSchema = z.object({
       atomicConditionalWrites: bool.default(false),
     })
     .prefault({}),
+  compaction: z
+    .object({
+      /** Compacted files are cut at about this size. */
+      targetMb: z.coerce.number().positive().default(128),
+      /** Threads of the embedded DuckDB that rewrites partitions (it shares the machine with everything else). */
+      duckdbThreads: z.coerce.number().int().min(1).max(256).default(2),
+      /** DuckDB spills sorts beyond this to a private temp dir; DuckDB size syntax. */
+      duckdbMemoryLimit: z
+        .string()
+        .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, "a size like '1GB' or '512MiB'")
+        .default('1GB'),
+    })
+    .prefault({}),
   bigquery: z
     .object({
       projectId: z.string().default('ticklake-local'),
