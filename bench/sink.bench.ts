@@ -2,7 +2,10 @@
  * The lake sink end to end against the test-profile stack: Kafka `ticks.raw` → decode → Parquet → S3 (versitygw) →
  * manifest commit, next to DuckDB writing the same rows to a Parquet file in the same run.
  *
- *   node --import tsx bench/sink.bench.ts [--rows 300000] [--runs 3]
+ * The sink's rate counts from the moment its group is joined (start-up is reported apart). A bare kafkajs consumer
+ * of the same records is the ceiling for any sink on this client.
+ *
+ *   node --import tsx bench/sink.bench.ts [--rows 300000] [--runs 3]   (TICKLAKE_SINK_ENCODER_THREADS=n to vary)
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,11 +50,26 @@ async function fill(config: Config, ticks: Tick[]): Promise<void> {
   await producer.disconnect();
 }
 
-async function runSink(config: Config): Promise<{ rowsPerSec: number; bytes: number }> {
+/** Until the sink's consumer group is stable with a member: from then on the sink only fetches and writes. */
+async function joined(config: Config, groupId: string): Promise<void> {
+  const admin = kafkaClient(config).admin();
+  await admin.connect();
+  for (;;) {
+    const { groups } = await admin.describeGroups([groupId]);
+    if (groups[0]?.state === 'Stable' && groups[0].members.length > 0) break;
+    await sleep(20);
+  }
+  await admin.disconnect();
+}
+
+async function runSink(config: Config): Promise<{ rowsPerSec: number; bytes: number; startMs: number }> {
   const storage = lakeStorage(config);
   const sink = new LakeSink({ config, kafka: kafkaClient(config), storage, table: 'raw', log });
-  const started = performance.now();
+  const t0 = performance.now();
   await sink.start();
+  await joined(config, `${config.topics.prefix}${config.sink.groupPrefix}-raw`);
+  // Throughput from the moment the group is joined; start-up (threads, connections, join) is reported apart.
+  const started = performance.now();
   const topic = topicName(config, 'raw');
   for (;;) {
     const committed = await committedOffsets(storage, 'raw');
@@ -62,7 +80,37 @@ async function runSink(config: Config): Promise<{ rowsPerSec: number; bytes: num
   const secs = (performance.now() - started) / 1000;
   await sink.stop();
   const stats = await lakeStats(storage, 'raw');
-  return { rowsPerSec: ROWS / secs, bytes: stats.total.bytes };
+  return { rowsPerSec: ROWS / secs, bytes: stats.total.bytes, startMs: started - t0 };
+}
+
+/** The ceiling for any kafkajs-based sink here: the same records consumed and thrown away. */
+async function bareConsume(config: Config): Promise<number> {
+  const groupId = `${config.topics.prefix}bare-consume`;
+  const consumer = kafkaClient(config).consumer({
+    groupId,
+    readUncommitted: false,
+    maxBytesPerPartition: 8 << 20,
+    maxBytes: 32 << 20,
+    maxWaitTimeInMs: 250,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: topicName(config, 'raw'), fromBeginning: true });
+  let seen = 0;
+  let done!: () => void;
+  const all = new Promise<void>((resolve) => (done = resolve));
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) => {
+      seen += batch.messages.length;
+      if (seen >= ROWS) done();
+    },
+  });
+  await joined(config, groupId);
+  const started = performance.now();
+  await all;
+  const secs = (performance.now() - started) / 1000;
+  await consumer.disconnect();
+  return ROWS / secs;
 }
 
 async function duckdb(ticks: Tick[]): Promise<{ rowsPerSec: number; bytes: number }> {
@@ -83,6 +131,8 @@ async function duckdb(ticks: Tick[]): Promise<{ rowsPerSec: number; bytes: numbe
 const sampler = startRssSampler();
 const ticks = syntheticTicks(ROWS);
 const sinkRates: number[] = [];
+const bareRates: number[] = [];
+const startMs: number[] = [];
 const duckRates: number[] = [];
 let sinkBytes = 0;
 let duckBytes = 0;
@@ -100,6 +150,8 @@ for (let run = 0; run < RUNS; run++) {
   await fill(config, ticks);
   const s = await runSink(config);
   sinkRates.push(s.rowsPerSec);
+  startMs.push(s.startMs);
+  bareRates.push(await bareConsume(config));
   sinkBytes = s.bytes;
   const d = await duckdb(ticks);
   duckRates.push(d.rowsPerSec);
@@ -115,9 +167,11 @@ for (let run = 0; run < RUNS; run++) {
 sampler.stop();
 printTable(`sink benchmark: ${ROWS} raw ticks, 6 partitions, ${RUNS} runs, medians (rows/s)`, [
   ['sink: Kafka → Parquet → S3 → manifest', median(sinkRates), median(duckRates), 'DuckDB appender + COPY to Parquet'],
+  ['sink: Kafka → Parquet → S3 → manifest', median(sinkRates), median(bareRates), 'bare kafkajs consume, nothing done'],
 ]);
 process.stdout.write(
   `lake bytes: ${(sinkBytes / 1024).toFixed(0)} KiB (ticklake, per-partition files) vs ${(duckBytes / 1024).toFixed(0)} KiB (DuckDB, one file)\n` +
+    `sink start-up (encoder threads, Kafka connections, group join): ${median(startMs).toFixed(0)} ms\n` +
     `peak RSS of the benchmark process: ${(peakRss() / 1024 / 1024).toFixed(0)} MiB\n`,
 );
 process.exit(0);
