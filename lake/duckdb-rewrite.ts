@@ -224,6 +224,9 @@ export async function rewritePartition(
     await timed('write', () => con.run(`CREATE TEMP TABLE compaction_rows AS ${query}`));
     const total = await scalar(con, 'SELECT count(*) FROM compaction_rows');
     const out: RewrittenFile[] = [];
+    // The first guess comes from the inputs, which compress worse than one sorted output: the first file written
+    // corrects it once upwards (rewritten at the corrected size), any file over the target corrects it downwards.
+    let calibrated = false;
     for (let from = 0, n = 0; from < total;) {
       const to = Math.min(total, from + rowsPerFile);
       const file = outFile(n);
@@ -231,8 +234,15 @@ export async function rewritePartition(
       const bytes = await write(select, file);
       if (bytes > target && to - from > 1) {
         rowsPerFile = Math.max(1, Math.floor(((to - from) * target * 0.97) / bytes));
+        calibrated = true;
         continue;
       }
+      if (!calibrated && to < total && bytes < target * 0.8) {
+        calibrated = true;
+        rowsPerFile = Math.max(rowsPerFile, Math.floor(((to - from) * target * 0.97) / Math.max(1, bytes)));
+        continue;
+      }
+      calibrated = true;
       out.push(await done(n, file));
       from = to;
       n++;

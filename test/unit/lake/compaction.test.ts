@@ -47,12 +47,14 @@ describe('compaction', () => {
     const res = await compactPartition(t.storage, rawTable, P, { targetBytes: target, rowGroupRows: 256 });
     expect(res).toMatchObject({ status: 'committed', rowsIn: 2400, rowsOut: 2000 });
     expect(res.inputFiles).toHaveLength(6);
-    expect(res.outputFiles.length).toBeGreaterThanOrEqual(3);
-    expect(res.outputFiles.length).toBeLessThanOrEqual(4);
+    expect(res.outputFiles.length).toBeGreaterThanOrEqual(2);
 
     const files = await snapshotFiles(t.storage, (await loadSnapshot(t.storage, 'raw'))!);
     expect(files.map((f) => f.path).sort()).toEqual([...res.outputFiles].sort());
     for (const f of files) expect(f.bytes).toBeLessThanOrEqual(target);
+    // About the target: every file but the last is filled, not just under it.
+    const sizes = [...res.outputFiles].sort().map((p) => files.find((f) => f.path === p)!.bytes);
+    for (const b of sizes.slice(0, -1)) expect(b, `${sizes.join(', ')} vs ${target}`).toBeGreaterThan(target * 0.75);
     expect(files.every((f) => f.sources.length === 1 && f.sources[0]!.endOffset === '2399')).toBe(true);
     const rows = await allRows(t.storage);
     expect(new Set(rows.map((r) => r.id)).size).toBe(2000);
