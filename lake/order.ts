@@ -21,13 +21,17 @@ export function sortColumns(def: TableDef): string[] {
   return [def.symbolColumn, def.timeColumn, ...def.dedupeKey.filter((k) => k !== def.symbolColumn)];
 }
 
-/** Row indices sorted by symbol, then event time, then dedupe key (ties keep input order). */
-export function sortOrder(def: TableDef, cols: Columns, rows: number): Uint32Array {
+/**
+ * Row indices sorted by symbol, then event time, then dedupe key (ties keep input order); of `subset` when given
+ * (the rows of one partition, say), else of all `rows`.
+ */
+export function sortOrder(def: TableDef, cols: Columns, rows: number, subset?: ArrayLike<number>): Uint32Array {
   const keys = sortColumns(def).map((k) => cols[k] ?? []);
-  const idx = Array.from({ length: rows }, (_, i) => i);
+  const idx = subset ? Array.from(subset) : Array.from({ length: rows }, (_, i) => i);
   idx.sort((x, y) => {
-    for (const k of keys) {
-      const c = compareCells(k[x] ?? null, k[y] ?? null);
+    for (let k = 0; k < keys.length; k++) {
+      const col = keys[k]!;
+      const c = compareCells(col[x] ?? null, col[y] ?? null);
       if (c !== 0) return c;
     }
     return x - y;

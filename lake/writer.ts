@@ -95,8 +95,8 @@ export function encode<Row>(
   }
   const out: EncodedFile[] = [];
   for (const [partition, indices] of [...byPartition].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const part = gather(cols, indices);
-    const sorted = gather(part, sortOrder(def as TableDef, part, indices.length));
+    // Sorted within the partition and gathered once.
+    const sorted = gather(cols, sortOrder(def as TableDef, cols, rows.length, indices));
     out.push(
       encodeColumns(
         def as TableDef,
