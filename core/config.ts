@@ -26,6 +26,9 @@ const bool = z.preprocess((v) => (typeof v === 'string' ? /^(1|true|yes|on)$/i.t
 const cacheHome = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
 const stateHome = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
 
+/** A memory size in DuckDB's syntax ('1GB', '512MiB'): DuckDB settings are validated against it here and in lake/. */
+export const MEMORY_SIZE = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
+
 export const configSchema = z.object({
   stack: z
     .object({
@@ -160,7 +163,7 @@ export const configSchema = z.object({
       /** DuckDB spills sorts beyond this to a private temp dir; DuckDB size syntax. */
       duckdbMemoryLimit: z
         .string()
-        .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, "a size like '1GB' or '512MiB'")
+        .regex(MEMORY_SIZE, "a size like '1GB' or '512MiB'")
         .default('1GB'),
     })
     .prefault({}),

@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MEMORY_SIZE } from '../core/config.ts';
 import { TickLakeError } from '../core/errors.ts';
 
 /**
@@ -44,7 +45,7 @@ function checked(next: DuckDbSettings): Required<DuckDbSettings> {
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw new TickLakeError('INPUT_INVALID', `duckdb threads must be an integer in [1, 256], got ${threads}`);
   }
-  if (!/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(memoryLimit)) {
+  if (!MEMORY_SIZE.test(memoryLimit)) {
     throw new TickLakeError(
       'INPUT_INVALID',
       `duckdb memory limit must look like '1GB' or '512MiB', got ${memoryLimit}`,
