@@ -161,10 +161,7 @@ export const configSchema = z.object({
       /** Threads of the embedded DuckDB that rewrites partitions (it shares the machine with everything else). */
       duckdbThreads: z.coerce.number().int().min(1).max(256).default(2),
       /** DuckDB spills sorts beyond this to a private temp dir; DuckDB size syntax. */
-      duckdbMemoryLimit: z
-        .string()
-        .regex(MEMORY_SIZE, "a size like '1GB' or '512MiB'")
-        .default('1GB'),
+      duckdbMemoryLimit: z.string().regex(MEMORY_SIZE, "a size like '1GB' or '512MiB'").default('1GB'),
     })
     .prefault({}),
   bigquery: z
