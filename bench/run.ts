@@ -21,6 +21,7 @@ const BENCHES = [
   { name: 'synthetic', file: 'synthetic.bench.ts', stack: false },
   { name: 'lake-parquet', file: 'lake-parquet.bench.ts', stack: false },
   { name: 'lake-compaction', file: 'lake-compaction.bench.ts', stack: false },
+  { name: 'sink-encode', file: 'sink-encode.bench.ts', stack: false },
   { name: 'stream', file: 'stream.bench.ts', stack: true },
   { name: 'sink', file: 'sink.bench.ts', stack: true },
 ] as const;
