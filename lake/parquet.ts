@@ -9,8 +9,8 @@ import { fromRecordBatch, toRecordBatch, type CellValue, type ColumnSpec, type C
  * File format choices (readable by DuckDB, pyarrow and BigQuery):
  * - event times: INT64 TIMESTAMP(MICROS, isAdjustedToUTC=true), from Arrow Timestamp(µs, "UTC");
  * - prices and sizes: DOUBLE, as they travel in Kafka (no decimal rescaling on the way in);
- * - low-cardinality strings (symbol, type, exchange...): Arrow dictionaries, Parquet RLE_DICTIONARY pages;
- *   unique strings (ids, messages) and timestamps skip the dictionary attempt;
+ * - strings are plain Utf8 (the one physical schema, lake/columns.ts arrowSchema); low-cardinality ones (symbol,
+ *   type, exchange...) get RLE_DICTIONARY pages, unique strings (ids, messages) and timestamps skip the attempt;
  * - ZSTD pages, Parquet format v1 data pages (the most widely readable), chunk-level min/max statistics;
  * - row groups of a fixed row count, so per-row-group stats can be computed here and kept in the manifest.
  */
