@@ -39,6 +39,7 @@ function copying(fs: FsStorage): Storage {
     description: fs.description,
     atomicPutIfAbsent: fs.atomicPutIfAbsent,
     get: (k) => fs.get(k),
+    getRange: (k, s, e) => fs.getRange(k, s, e),
     put: (k, b) => fs.put(k, b),
     putIfAbsent: (k, b) => fs.putIfAbsent(k, b),
     head: (k) => fs.head(k),

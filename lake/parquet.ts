@@ -2,6 +2,7 @@ import { Table as ArrowTable, tableFromIPC, tableToIPC, type RecordBatch } from 
 import * as wasm from 'parquet-wasm';
 import { TickLakeError } from '../core/errors.ts';
 import { fromRecordBatch, toRecordBatch, type CellValue, type ColumnSpec, type Columns } from './columns.ts';
+import type { RangedObject } from './ranged-object.ts';
 
 /**
  * Parquet encode/decode through Arrow and parquet-wasm (arrow-rs compiled to WebAssembly).
@@ -76,6 +77,32 @@ export function decodeParquet(bytes: Uint8Array, opts: DecodeOptions = {}): Reco
     return tableFromIPC(table.intoIPCStream()).batches;
   } finally {
     freeQuietly(table);
+  }
+}
+
+/**
+ * Like decodeParquet, reading only the ranges it needs from `source` (footer, then the chosen row groups' column
+ * chunks): see lake/ranged-object.ts.
+ */
+export async function decodeParquetRanges(source: RangedObject, opts: DecodeOptions = {}): Promise<RecordBatch[]> {
+  let file: wasm.ParquetFile;
+  try {
+    file = await wasm.ParquetFile.fromFile(source as unknown as Blob);
+  } catch (err) {
+    if (err instanceof TickLakeError) throw err;
+    throw new TickLakeError('INPUT_INVALID', `${source.key}: not a readable Parquet file: ${String(err)}`, {
+      cause: err,
+    });
+  }
+  try {
+    const table = await file.read({ rowGroups: opts.rowGroups, columns: opts.columns, batchSize: 64 * 1024 });
+    try {
+      return tableFromIPC(table.intoIPCStream()).batches;
+    } finally {
+      freeQuietly(table);
+    }
+  } finally {
+    freeQuietly(file);
   }
 }
 

@@ -4,7 +4,10 @@ import type { TableDef } from '../lake/tables.ts';
 /**
  * BigQuery table schemas, derived from the lake's table definitions: one declaration per table (lake/tables.ts),
  * so a column added to the lake appears in the warehouse load with the right type. Load jobs must carry the schema
- * (the BigQuery emulator does not infer one from Parquet, and declaring it keeps real BigQuery from guessing).
+ * (the BigQuery emulator does not infer one from Parquet, and declaring it keeps real BigQuery from guessing). It
+ * also matters for modes: lake files declare every column OPTIONAL (lake/columns.ts), and real BigQuery refuses to
+ * append OPTIONAL Parquet columns to REQUIRED fields when the job infers the schema, while the same load with the
+ * table's schema given explicitly succeeds (reported in googleapis/python-bigquery#2373). Not verifiable here.
  */
 export interface BigQueryField {
   name: string;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { bodyBytes, checkKey, type ObjectInfo, type Storage } from './storage.ts';
+import { bodyBytes, checkKey, checkRange, type ObjectInfo, type Storage } from './storage.ts';
 
 const TMP_MARK = '.tmp-';
 
@@ -40,6 +40,24 @@ export class FsStorage implements Storage {
     } catch (err) {
       if (isCode(err, 'ENOENT') || isCode(err, 'EISDIR')) return null;
       throw err;
+    }
+  }
+
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array | null> {
+    checkRange(start, end);
+    let file;
+    try {
+      file = await open(this.path(key), 'r');
+    } catch (err) {
+      if (isCode(err, 'ENOENT') || isCode(err, 'EISDIR')) return null;
+      throw err;
+    }
+    try {
+      const buf = new Uint8Array(end - start);
+      const { bytesRead } = await file.read(buf, 0, buf.length, start);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await file.close();
     }
   }
 

@@ -9,7 +9,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Config } from '../../core/config.ts';
 import { TickLakeError } from '../../core/errors.ts';
-import { bodyBytes, checkKey, type ObjectInfo, type Storage } from './storage.ts';
+import { bodyBytes, checkKey, checkRange, type ObjectInfo, type Storage } from './storage.ts';
 
 export interface S3StorageOptions {
   /** Key prefix inside the bucket ('' or ending in '/'), e.g. 'lake/'. */
@@ -60,14 +60,27 @@ export class S3Storage implements Storage {
   }
 
   async get(key: string): Promise<Uint8Array | null> {
+    return this.read(key);
+  }
+
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array | null> {
+    checkRange(start, end);
+    return this.read(key, `bytes=${start}-${end - 1}`);
+  }
+
+  private async read(key: string, range?: string): Promise<Uint8Array | null> {
     // A GET racing an overwrite of the same key can fail its checksum on some servers (versitygw pairs
     // one version's body with the other's checksum): the SDK catches it, and we read again.
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.k(key) }));
+        const res = await this.client.send(
+          new GetObjectCommand({ Bucket: this.bucket, Key: this.k(key), Range: range }),
+        );
         return res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
       } catch (err) {
         if (errName(err) === 'NoSuchKey' || httpStatus(err) === 404) return null;
+        // A range that starts past the end: the object is shorter, nothing to return.
+        if (range && httpStatus(err) === 416) return new Uint8Array(0);
         if (attempt < 6 && /checksum mismatch/i.test(String(err))) {
           await new Promise((r) => setTimeout(r, 10 * attempt * (0.5 + Math.random())));
           continue;

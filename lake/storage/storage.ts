@@ -17,6 +17,11 @@ export interface Storage {
   readonly atomicPutIfAbsent: boolean;
   /** The object's bytes, or null when there is none. */
   get(key: string): Promise<Uint8Array | null>;
+  /**
+   * Bytes [start, end) of the object (fewer when it is shorter), or null when there is none. Lets readers fetch
+   * a Parquet footer and the row groups they need instead of whole files.
+   */
+  getRange(key: string, start: number, end: number): Promise<Uint8Array | null>;
   /** Creates or replaces; readers see the old or the new object, never a partial one. */
   put(key: string, body: Uint8Array | string): Promise<void>;
   /** Creates only when absent; false when the key already existed. See atomicPutIfAbsent. */
@@ -35,6 +40,12 @@ export interface Storage {
 
 export function bodyBytes(body: Uint8Array | string): Uint8Array {
   return typeof body === 'string' ? new TextEncoder().encode(body) : body;
+}
+
+export function checkRange(start: number, end: number): void {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start) {
+    throw new Error(`invalid byte range [${start}, ${end})`);
+  }
 }
 
 export function checkKey(key: string): string {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import type { Tick } from '../../../core/schemas/tick.ts';
 import { FsStorage } from '../../../lake/storage/fs.ts';
 import type { ObjectInfo, Storage } from '../../../lake/storage/storage.ts';
@@ -71,6 +72,10 @@ export class NonAtomicStorage implements Storage {
     await this.pause();
     return this.inner.get(key);
   }
+  async getRange(key: string, start: number, end: number) {
+    await this.pause();
+    return this.inner.getRange(key, start, end);
+  }
   async put(key: string, body: Uint8Array | string) {
     await this.pause();
     await this.inner.put(key, body);
@@ -100,4 +105,17 @@ export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of it) out.push(x);
   return out;
+}
+
+/** What every backend's getRange must do (FsStorage in unit tests, S3Storage against versitygw). */
+export async function expectRangedReads(storage: Storage, key: string): Promise<void> {
+  const body = Uint8Array.from({ length: 1000 }, (_, i) => i % 251);
+  await storage.put(key, body);
+  expect(await storage.getRange(key, 0, 10)).toEqual(body.subarray(0, 10));
+  expect(await storage.getRange(key, 990, 1000)).toEqual(body.subarray(990));
+  expect(await storage.getRange(key, 500, 1200)).toEqual(body.subarray(500));
+  expect(await storage.getRange(key, 1000, 1010)).toEqual(new Uint8Array(0));
+  expect(await storage.getRange(`${key}.missing`, 0, 10)).toBeNull();
+  await expect(storage.getRange(key, 10, 10)).rejects.toThrow(/invalid byte range/);
+  await expect(storage.getRange(key, -1, 10)).rejects.toThrow(/invalid byte range/);
 }
