@@ -43,7 +43,7 @@ function copying(fs: FsStorage): Storage {
     put: (k, b) => fs.put(k, b),
     putIfAbsent: (k, b) => fs.putIfAbsent(k, b),
     head: (k) => fs.head(k),
-    list: (p) => fs.list(p),
+    list: (p, o) => fs.list(p, o),
     delete: (k) => fs.delete(k),
   };
 }

@@ -106,14 +106,40 @@ function parseJson<T>(schema: z.ZodType<T>, bytes: Uint8Array, what: string): T 
   return r.data;
 }
 
-/** Snapshot numbers present in the store, ascending. */
-export async function listSnapshotSeqs(storage: Storage, table: string): Promise<number[]> {
+/** Snapshot numbers present in the store, ascending; with `fromSeq`, only those from it on. */
+export async function listSnapshotSeqs(storage: Storage, table: string, fromSeq?: number): Promise<number[]> {
   const prefix = snapshotsPrefix(table);
-  return (await storage.list(prefix))
+  // `<prefix><20 digits>` sorts just before `<prefix><20 digits>.json`: listing starts at fromSeq's snapshot.
+  const startAfter = fromSeq === undefined ? undefined : `${prefix}${pad20(fromSeq)}`;
+  return (await storage.list(prefix, { startAfter }))
     .map((o) => /^(\d{20})\.json$/.exec(o.key.slice(prefix.length)))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
+}
+
+/**
+ * The highest snapshot number this process has seen per table and store. Only ever a lower bound of the latest
+ * (snapshots are numbered consecutively and the latest is never expired), so finding the latest lists from it:
+ * one short LIST however many snapshots a day of commits has left, instead of all of them.
+ */
+const seenSeqs = new WeakMap<Storage, Map<string, number>>();
+
+function rememberSeq(storage: Storage, table: string, seq: number): void {
+  let seen = seenSeqs.get(storage);
+  if (!seen) seenSeqs.set(storage, (seen = new Map()));
+  if (seq > (seen.get(table) ?? 0)) seen.set(table, seq);
+}
+
+async function latestSeq(storage: Storage, table: string): Promise<number | undefined> {
+  const seen = seenSeqs.get(storage)?.get(table);
+  if (seen !== undefined) {
+    const tail = await listSnapshotSeqs(storage, table, seen);
+    if (tail.length > 0) return tail.at(-1);
+    // Nothing from there on: the table was dropped and started over. Only a full listing can tell.
+    seenSeqs.get(storage)?.delete(table);
+  }
+  return (await listSnapshotSeqs(storage, table)).at(-1);
 }
 
 /** The given snapshot, or the latest one; null when the table has no snapshot yet (or that one is gone). */
@@ -124,11 +150,13 @@ export async function loadSnapshot(storage: Storage, table: string, seq?: number
   }
   // The latest can be expired between the LIST and the GET only if a newer one exists: list again.
   for (let attempt = 0; attempt < 5; attempt++) {
-    const seqs = await listSnapshotSeqs(storage, table);
-    const last = seqs.at(-1);
+    const last = await latestSeq(storage, table);
     if (last === undefined) return null;
     const snap = await loadSnapshot(storage, table, last);
-    if (snap) return snap;
+    if (snap) {
+      rememberSeq(storage, table, last);
+      return snap;
+    }
   }
   throw new TickLakeError('UPSTREAM_UNAVAILABLE', `latest snapshot of ${table} keeps disappearing`);
 }
@@ -396,7 +424,10 @@ export async function commit(
       JSON.stringify(snap),
     );
     if (decision.won) {
-      if (await inChain(storage, snap)) return result('committed', seq);
+      if (await inChain(storage, snap)) {
+        rememberSeq(storage, table, seq);
+        return result('committed', seq);
+      }
       // We won a slot that expiry had emptied (our base was stale): readers take the highest number, so
       // this commit is invisible. Start over from the latest.
       base = await loadSnapshot(storage, table);
@@ -409,7 +440,7 @@ export async function commit(
 
 /** Whether `snap` is on the live history: nothing newer, or the next snapshot names it as its parent. */
 async function inChain(storage: Storage, snap: Snapshot): Promise<boolean> {
-  const newer = (await listSnapshotSeqs(storage, snap.table)).filter((s) => s > snap.seq);
+  const newer = (await listSnapshotSeqs(storage, snap.table, snap.seq + 1)).filter((s) => s > snap.seq);
   if (newer.length === 0) return true;
   if (newer[0] !== snap.seq + 1) return false;
   const next = await loadSnapshot(storage, snap.table, snap.seq + 1);

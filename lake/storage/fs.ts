@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { bodyBytes, checkKey, checkRange, type ObjectInfo, type Storage } from './storage.ts';
+import { bodyBytes, checkKey, checkRange, type ListOptions, type ObjectInfo, type Storage } from './storage.ts';
 
 const TMP_MARK = '.tmp-';
 
@@ -89,7 +89,7 @@ export class FsStorage implements Storage {
     }
   }
 
-  async list(prefix: string): Promise<ObjectInfo[]> {
+  async list(prefix: string, opts: ListOptions = {}): Promise<ObjectInfo[]> {
     // Walk only the deepest directory the prefix names, then filter on the full key.
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash) : '';
@@ -109,7 +109,7 @@ export class FsStorage implements Storage {
           await walk(full);
         } else if (e.isFile() && !e.name.includes(TMP_MARK)) {
           const key = relative(this.root, full).split(sep).join('/');
-          if (!key.startsWith(prefix)) continue;
+          if (!key.startsWith(prefix) || (opts.startAfter !== undefined && key <= opts.startAfter)) continue;
           const s = await stat(full).catch(() => null);
           if (s) out.push({ key, size: s.size, lastModified: s.mtime });
         }

@@ -9,7 +9,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Config } from '../../core/config.ts';
 import { TickLakeError } from '../../core/errors.ts';
-import { bodyBytes, checkKey, checkRange, type ObjectInfo, type Storage } from './storage.ts';
+import { bodyBytes, checkKey, checkRange, type ListOptions, type ObjectInfo, type Storage } from './storage.ts';
 
 export interface S3StorageOptions {
   /** Key prefix inside the bucket ('' or ending in '/'), e.g. 'lake/'. */
@@ -132,13 +132,19 @@ export class S3Storage implements Storage {
     }
   }
 
-  async list(prefix: string): Promise<ObjectInfo[]> {
+  async list(prefix: string, opts: ListOptions = {}): Promise<ObjectInfo[]> {
     const out: ObjectInfo[] = [];
     let token: string | undefined;
+    const startAfter = opts.startAfter === undefined ? undefined : this.prefix + opts.startAfter;
     try {
       do {
         const res = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }),
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix + prefix,
+            ContinuationToken: token,
+            StartAfter: token ? undefined : startAfter,
+          }),
         );
         for (const o of res.Contents ?? []) {
           if (!o.Key || o.Key.endsWith('/')) continue;

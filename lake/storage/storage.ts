@@ -12,6 +12,10 @@ export interface ObjectInfo {
   lastModified: Date;
 }
 
+export interface ListOptions {
+  startAfter?: string;
+}
+
 export interface Storage {
   readonly description: string;
   readonly atomicPutIfAbsent: boolean;
@@ -27,8 +31,11 @@ export interface Storage {
   /** Creates only when absent; false when the key already existed. See atomicPutIfAbsent. */
   putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean>;
   head(key: string): Promise<ObjectInfo | null>;
-  /** Every object whose key starts with `prefix`, sorted by key. */
-  list(prefix: string): Promise<ObjectInfo[]>;
+  /**
+   * Every object whose key starts with `prefix`, sorted by key; with `startAfter`, only keys sorting after it
+   * (S3's StartAfter: the store skips the rest, so listing the tail of a long prefix stays one request).
+   */
+  list(prefix: string, opts?: ListOptions): Promise<ObjectInfo[]>;
   /** Removes the object; removing a missing key is not an error. */
   delete(key: string): Promise<void>;
   /**

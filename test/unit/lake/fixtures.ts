@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Tick } from '../../../core/schemas/tick.ts';
 import { FsStorage } from '../../../lake/storage/fs.ts';
-import type { ObjectInfo, Storage } from '../../../lake/storage/storage.ts';
+import type { ListOptions, ObjectInfo, Storage } from '../../../lake/storage/storage.ts';
 
 /** 2024-03-01T10:00:00Z in µs. */
 export const T0 = Date.UTC(2024, 2, 1, 10) * 1000;
@@ -91,9 +91,9 @@ export class NonAtomicStorage implements Storage {
     await this.pause();
     return this.inner.head(key);
   }
-  async list(prefix: string): Promise<ObjectInfo[]> {
+  async list(prefix: string, opts?: ListOptions): Promise<ObjectInfo[]> {
     await this.pause();
-    return this.inner.list(prefix);
+    return this.inner.list(prefix, opts);
   }
   async delete(key: string) {
     await this.pause();
@@ -107,8 +107,8 @@ export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-/** What every backend's getRange must do (FsStorage in unit tests, S3Storage against versitygw). */
-export async function expectRangedReads(storage: Storage, key: string): Promise<void> {
+/** What every backend's getRange and list(startAfter) must do (FsStorage in unit tests, S3Storage on versitygw). */
+export async function expectPartialReads(storage: Storage, key: string): Promise<void> {
   const body = Uint8Array.from({ length: 1000 }, (_, i) => i % 251);
   await storage.put(key, body);
   expect(await storage.getRange(key, 0, 10)).toEqual(body.subarray(0, 10));
@@ -118,4 +118,12 @@ export async function expectRangedReads(storage: Storage, key: string): Promise<
   expect(await storage.getRange(`${key}.missing`, 0, 10)).toBeNull();
   await expect(storage.getRange(key, 10, 10)).rejects.toThrow(/invalid byte range/);
   await expect(storage.getRange(key, -1, 10)).rejects.toThrow(/invalid byte range/);
+  const dir = `${key}.list/`;
+  for (const name of ['00001.json', '00002.json', '00010.json']) await storage.put(`${dir}${name}`, name);
+  const after = async (startAfter: string) =>
+    (await storage.list(dir, { startAfter })).map((o) => o.key.slice(dir.length));
+  expect(await after(`${dir}00002.json`)).toEqual(['00010.json']);
+  expect(await after(`${dir}00002`)).toEqual(['00002.json', '00010.json']);
+  expect(await after(`${dir}99`)).toEqual([]);
+  expect(await after('')).toEqual(['00001.json', '00002.json', '00010.json']);
 }

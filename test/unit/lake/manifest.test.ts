@@ -121,6 +121,35 @@ describe('manifest commits', () => {
     ).rejects.toThrow(/incompatible schema change: column ask_size was dropped/);
   });
 
+  it('finds the latest snapshot by listing from the last one seen, not all of them', async () => {
+    const t = await tempStorage();
+    cleanup = t.cleanup;
+    const listed: number[] = [];
+    const counting: typeof t.storage = Object.create(t.storage, {
+      list: {
+        value: async (prefix: string, opts?: { startAfter?: string }) => {
+          const out = await t.storage.list(prefix, opts);
+          if (prefix.endsWith('/snapshots/')) listed.push(out.length);
+          return out;
+        },
+      },
+    });
+    const noop = (i: number) => ({ kind: 'append' as const, entries: [], ranges: [range(0, i, i)] });
+    for (let i = 0; i < 30; i++) await commit(counting, 'raw', storedSchema(rawTable), noop(i));
+    listed.length = 0;
+    await commit(counting, 'raw', storedSchema(rawTable), noop(30));
+    expect((await loadSnapshot(counting, 'raw'))!.seq).toBe(31);
+    // 31 snapshots in the store; each listing returned the last one seen and what came after it.
+    expect(Math.max(...listed)).toBeLessThanOrEqual(2);
+    // Another process committed meanwhile: still found, from the same short listing.
+    await commit(t.storage, 'raw', storedSchema(rawTable), noop(31));
+    expect((await loadSnapshot(counting, 'raw'))!.seq).toBe(32);
+    // The table dropped and started over below the number seen: a full listing finds it.
+    for (const o of await t.storage.list('raw/')) await t.storage.delete(o.key);
+    await commit(t.storage, 'raw', storedSchema(rawTable), noop(0));
+    expect((await loadSnapshot(counting, 'raw'))!.seq).toBe(1);
+  });
+
   it('expires old snapshots, then removes unreferenced old objects only', async () => {
     const t = await tempStorage();
     cleanup = t.cleanup;

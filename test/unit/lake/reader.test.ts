@@ -7,7 +7,7 @@ import { LakeWriter } from '../../../lake/writer.ts';
 import type { FsStorage } from '../../../lake/storage/fs.ts';
 import { decodeRows } from '../../../lake/parquet.ts';
 import type { RangedReadStats } from '../../../lake/ranged-object.ts';
-import { T0, collect, expectRangedReads, makeTicks, tempStorage } from './fixtures.ts';
+import { T0, collect, expectPartialReads, makeTicks, tempStorage } from './fixtures.ts';
 
 const range = (partition: number, start: number, end: number): SourceRange => ({
   topic: 'ticks.raw',
@@ -109,8 +109,8 @@ describe('reader', () => {
     }
   });
 
-  it('reads byte ranges from the filesystem backend', async () => {
-    await expectRangedReads(storage, 'ranges/blob.bin');
+  it('reads byte ranges and lists from a key on the filesystem backend', async () => {
+    await expectPartialReads(storage, 'ranges/blob.bin');
   });
 
   it('plans with min/max symbols when a file lists no symbol set', () => {
