@@ -24,6 +24,7 @@ const BENCHES = [
   { name: 'sink-encode', file: 'sink-encode.bench.ts', stack: false },
   { name: 'stream', file: 'stream.bench.ts', stack: true },
   { name: 'sink', file: 'sink.bench.ts', stack: true },
+  { name: 'lake-manifest', file: 'lake-manifest.bench.ts', stack: true },
 ] as const;
 
 const wanted = process.argv.slice(2);
