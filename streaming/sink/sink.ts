@@ -13,7 +13,7 @@ import { LakeWriter } from '../../lake/writer.ts';
 import { dlqRecord } from '../dlq.ts';
 import { topicName } from '../topics.ts';
 import { failpoint } from './failpoints.ts';
-import { packBlock } from './encode-block.ts';
+import { packBlock, type EncodedBlock } from './encode-block.ts';
 import { EncoderPool } from './encoder-pool.ts';
 import { SINK_TABLES, type SinkTable } from './tables.ts';
 
@@ -26,7 +26,7 @@ import { SINK_TABLES, type SinkTable } from './tables.ts';
  * invisible to readers and is later removed as an orphan. Consumer-group offsets are committed after the manifest,
  * for lag monitoring only. Kill it at any step and restart it: every record is in the table once.
  */
-interface PartitionBuffer {
+export interface PartitionBuffer {
   /** Data records (control records excluded), in offset order. */
   values: Array<Buffer | null>;
   keys: Array<Buffer | null>;
@@ -343,22 +343,32 @@ export class LakeSink {
     }
   }
 
+  /**
+   * Each chunk packed just before an encoder thread takes it, at most one per thread at a time: the packed copies
+   * and the threads' working sets stay bounded by the chunk size, not by how much was buffered.
+   */
+  private async encodeChunks(chunks: readonly Chunk[]): Promise<EncodedBlock[]> {
+    const out: EncodedBlock[] = new Array(chunks.length);
+    let next = 0;
+    const lane = async (slot: number) => {
+      for (let i = next++; i < chunks.length; i = next++) {
+        const c = chunks[i]!;
+        out[i] =
+          c.to > c.from
+            ? await this.encoders.encode(slot, this.opts.table, packBlock(c.buffer.values.slice(c.from, c.to)), c.range)
+            : { files: [], rows: 0, rejects: [] };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.encoders.size, chunks.length) }, (_, slot) => lane(slot)));
+    return out;
+  }
+
   private async writeAndCommit(ready: Array<[number, PartitionBuffer]>): Promise<void> {
-    const ranges: SourceRange[] = ready.map(([partition, b]) => ({
-      topic: this.topic,
-      partition,
-      startOffset: b.firstOffset!,
-      endOffset: b.lastOffset!,
-    }));
+    const { maxRows, maxBytes } = this.opts.config.sink;
+    const chunks = ready.flatMap(([partition, b]) => chunksOf(this.topic, partition, b, maxRows, maxBytes));
+    const ranges = chunks.map((c) => c.range);
     const t0 = performance.now();
-    // Encoded in parallel when there are several threads; packed anew on each attempt (the bytes move to the thread).
-    const encoded = await Promise.all(
-      ready.map(([partition, b], i) =>
-        b.values.length
-          ? this.encoders.encode(partition, this.opts.table, packBlock(b.values), ranges[i]!)
-          : Promise.resolve({ files: [], rows: 0, rejects: [] }),
-      ),
-    );
+    const encoded = await this.encodeChunks(chunks);
     const t1 = performance.now();
     const entries: FileEntry[] = [];
     for (const block of encoded) {
@@ -369,15 +379,18 @@ export class LakeSink {
         failpoint('after-upload');
       }
     }
-    const rejects = ready.flatMap(([partition, b], i) =>
-      encoded[i]!.rejects.map((r) => ({
-        partition,
-        offset: b.offsets[r.index]!,
-        key: b.keys[r.index] ? b.keys[r.index]!.toString('utf8') : null,
-        value: b.values[r.index] ?? null,
-        reason: r.reason,
-        detail: r.detail,
-      })),
+    const rejects = chunks.flatMap((c, i) =>
+      encoded[i]!.rejects.map((r) => {
+        const at = c.from + r.index;
+        return {
+          partition: c.partition,
+          offset: c.buffer.offsets[at]!,
+          key: c.buffer.keys[at] ? c.buffer.keys[at]!.toString('utf8') : null,
+          value: c.buffer.values[at] ?? null,
+          reason: r.reason,
+          detail: r.detail,
+        };
+      }),
     );
     if (rejects.length) {
       // Before the manifest: a crash in between re-sends these (at least once), but never loses them.
@@ -436,4 +449,52 @@ export class LakeSink {
     }
     this.metrics.dlq.inc(this.metrics.labels, rejects.length);
   }
+}
+
+/** Records [from, to) of one partition's buffer and the source range they commit. */
+interface Chunk {
+  partition: number;
+  buffer: PartitionBuffer;
+  from: number;
+  to: number;
+  range: SourceRange;
+}
+
+/**
+ * Splits a partition's buffer into chunks of at most `maxRows` records and about `maxBytes` bytes (a record larger
+ * than that is a chunk of its own), with contiguous source ranges: a chunk ends at its last record's offset, the
+ * last one at the buffer's last offset (trailing control records included). Buffers grow past the flush bounds
+ * while a flush is in flight or S3 is down; this keeps every file and every encode within them.
+ */
+export function chunksOf(
+  topic: string,
+  partition: number,
+  b: PartitionBuffer,
+  maxRows: number,
+  maxBytes: number,
+): Chunk[] {
+  const chunks: Chunk[] = [];
+  let from = 0;
+  let bytes = 0;
+  let start = b.firstOffset!;
+  for (let i = 0; i < b.values.length; i++) {
+    const len = b.values[i]?.length ?? 0;
+    if (i > from && (i - from >= maxRows || bytes + len > maxBytes)) {
+      const end = b.offsets[i - 1]!;
+      chunks.push({
+        partition,
+        buffer: b,
+        from,
+        to: i,
+        range: { topic, partition, startOffset: start, endOffset: end },
+      });
+      start = (BigInt(end) + 1n).toString();
+      from = i;
+      bytes = 0;
+    }
+    bytes += len;
+  }
+  const range = { topic, partition, startOffset: start, endOffset: b.lastOffset! };
+  chunks.push({ partition, buffer: b, from, to: b.values.length, range });
+  return chunks;
 }
