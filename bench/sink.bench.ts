@@ -42,6 +42,7 @@ const { values: args } = parseArgs({
     lake: { type: 'string' },
     threads: { type: 'string' },
     run: { type: 'string' },
+    defaults: { type: 'boolean', default: false },
   },
 });
 const ROWS = Number(args.rows);
@@ -175,21 +176,22 @@ async function duckdb(ticks: Tick[]): Promise<{ rowsPerSec: number; bytes: numbe
   return { rowsPerSec: ticks.length / secs, bytes };
 }
 
-const configFor = (topicsPrefix: string, lakePrefix: string, encoderThreads: number): Config =>
+const configFor = (topicsPrefix: string, lakePrefix: string, encoderThreads: number, defaults = false): Config =>
   loadConfig({
     profile: testStackProfile(),
     overrides: {
       topics: { prefix: topicsPrefix, partitions: 6 },
       s3: { lakePrefix },
-      // Flush on size (not the 10 s age limit) so the run measures throughput, not waiting.
-      sink: { maxRows: 50_000, maxAgeMs: 1000, encoderThreads },
+      // Flush on size (not the 10 s age limit) so the run measures throughput, not waiting. `defaults`: the
+      // shipped flush bounds, under which a backlog piles up to the memory bound before the first flush.
+      sink: defaults ? { encoderThreads } : { maxRows: 50_000, maxAgeMs: 1000, encoderThreads },
     },
   });
 
 if (args.child) {
   // A child: one sink run or one bare consume, result as JSON on stdout.
   const sampler = startRssSampler();
-  const config = configFor(args.topics!, args.lake!, Number(args.threads));
+  const config = configFor(args.topics!, args.lake!, Number(args.threads), args.defaults);
   const result = args.child === 'sink' ? await runSink(config) : await bareConsume(config, Number(args.run));
   sampler.stop();
   process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -237,6 +239,11 @@ for (let run = 0; run < RUNS; run++) {
   duckBytes = d.bytes;
   process.stderr.write(`run ${run + 1}/${RUNS} done\n`);
 }
+// Memory, not speed: one sink with the default flush bounds catching up the same backlog.
+const defaultsLake = `sinkbench-${Date.now()}-defaults/`;
+const withDefaults = child<SinkRun>('sink', topicsPrefix, ['--lake', defaultsLake, '--threads', '1', '--defaults']);
+const defaultsStorage = lakeStorage(configFor(topicsPrefix, defaultsLake, 1));
+for (const o of await defaultsStorage.list('')) await defaultsStorage.delete(o.key);
 const admin = kafkaClient(configFor(topicsPrefix, 'unused/', 1)).admin();
 await admin.connect();
 await admin
@@ -264,6 +271,7 @@ printTable(`sink benchmark: ${ROWS} raw ticks, 6 partitions, ${RUNS} runs, media
     'bare kafkajs consume, nothing done',
   ],
 ]);
+const shipped = loadConfig({ profile: testStackProfile() }).sink;
 const one = runs.get(1)!;
 const two = runs.get(2)!;
 const fmt = (rs: SinkRun[], key: 'cpuUsPerRow' | 'cores' | 'peakRssMiB' | 'startMs', digits = 2) =>
@@ -271,7 +279,10 @@ const fmt = (rs: SinkRun[], key: 'cpuUsPerRow' | 'cores' | 'peakRssMiB' | 'start
 process.stdout.write(
   `sink process CPU (all threads) per row: ${fmt(one, 'cpuUsPerRow')} µs with 1 encoder thread (${fmt(one, 'cores')} cores busy), ` +
     `${fmt(two, 'cpuUsPerRow')} µs with 2 (${fmt(two, 'cores')} cores)\n` +
-    `sink process peak RSS: ${fmt(one, 'peakRssMiB', 0)} MiB with 1 encoder thread, ${fmt(two, 'peakRssMiB', 0)} MiB with 2\n` +
+    `sink process peak RSS: ${fmt(one, 'peakRssMiB', 0)} MiB with 1 encoder thread, ${fmt(two, 'peakRssMiB', 0)} MiB with 2; ` +
+    `${withDefaults.peakRssMiB.toFixed(0)} MiB with the default flush bounds (sink.maxRows ${shipped.maxRows} per ` +
+    `partition, maxPendingBytes ${shipped.maxPendingBytes / 1048576} MiB: the backlog piles up before the first ` +
+    `flush; ${withDefaults.catchUp.toFixed(0)} rows/s)\n` +
     `lake bytes: ${(one[0]!.bytes / 1024).toFixed(0)} KiB (ticklake, per-partition files) vs ${(duckBytes / 1024).toFixed(0)} KiB (DuckDB, one file)\n` +
     `sink start-up (encoder threads, Kafka connections, group join): ${fmt(one, 'startMs', 0)} ms\n`,
 );

@@ -119,7 +119,7 @@ export const configSchema = z.object({
         .number()
         .int()
         .positive()
-        .default(256 * 1024 * 1024),
+        .default(128 * 1024 * 1024),
       /** Threads that decode and encode flushes to Parquet while the main thread keeps fetching. */
       encoderThreads: z.coerce.number().int().min(1).max(16).default(1),
       /** Consumer group is `<topics.prefix><groupPrefix>-<table>`; progress itself lives in the lake's manifest. */

@@ -47,6 +47,15 @@ export class EncoderPool {
     });
   }
 
+  /** The slot of the thread with the fewest blocks queued or being encoded (a thread not started counts as idle). */
+  leastBusy(): number {
+    let best = 0;
+    for (let i = 1; i < this.size; i++) {
+      if ((this.workers[i]?.pending.size ?? 0) < (this.workers[best]?.pending.size ?? 0)) best = i;
+    }
+    return best;
+  }
+
   /** Starts every thread and waits until each has loaded its code, so the first flush doesn't pay for it. */
   async start(): Promise<void> {
     await Promise.all(this.workers.map((_, i) => this.thread(i).ready));

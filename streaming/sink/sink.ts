@@ -344,22 +344,28 @@ export class LakeSink {
   }
 
   /**
-   * Each chunk packed just before an encoder thread takes it, at most one per thread at a time: the packed copies
-   * and the threads' working sets stay bounded by the chunk size, not by how much was buffered.
+   * Each chunk is packed shortly before an encoder thread takes it: one per thread plus one queued ahead, so a
+   * thread never waits for the main thread to pack its next chunk, and the packed copies and the threads' working
+   * sets stay bounded by the chunk size, not by how much was buffered.
    */
   private async encodeChunks(chunks: readonly Chunk[]): Promise<EncodedBlock[]> {
     const out: EncodedBlock[] = new Array(chunks.length);
     let next = 0;
-    const lane = async (slot: number) => {
+    const lane = async () => {
       for (let i = next++; i < chunks.length; i = next++) {
         const c = chunks[i]!;
         out[i] =
           c.to > c.from
-            ? await this.encoders.encode(slot, this.opts.table, packBlock(c.buffer.values.slice(c.from, c.to)), c.range)
+            ? await this.encoders.encode(
+                this.encoders.leastBusy(),
+                this.opts.table,
+                packBlock(c.buffer.values.slice(c.from, c.to)),
+                c.range,
+              )
             : { files: [], rows: 0, rejects: [] };
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.encoders.size, chunks.length) }, (_, slot) => lane(slot)));
+    await Promise.all(Array.from({ length: Math.min(this.encoders.size + 1, chunks.length) }, lane));
     return out;
   }
 

@@ -61,6 +61,17 @@ describe('EncoderPool', () => {
     expect(b.rows).toBe(4);
   });
 
+  it('points at the thread with the least work queued', async () => {
+    await pool.start();
+    const first = pool.encode(pool.leastBusy(), 'raw', packBlock(values), range);
+    const second = pool.leastBusy();
+    const queued = pool.encode(second, 'raw', packBlock(values), range);
+    expect(second).toBe(1);
+    // Both busy with one block each: the first again.
+    expect(pool.leastBusy()).toBe(0);
+    await Promise.all([first, queued]);
+  });
+
   it('fails the blocks of a thread that dies and replaces the thread on the next request', async () => {
     // Big enough to keep the thread busy for a while: it dies with the block in flight.
     const big = makeTicks(100_000).map((t) => Buffer.from(JSON.stringify(t)));
