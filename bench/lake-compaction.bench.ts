@@ -133,7 +133,7 @@ for (let run = 0; run <= RUNS; run++) {
       duck.push(msDuck);
       phases.push(result.timings!);
       const snap = (await loadSnapshot(storage, 'raw'))!;
-      oursOut = { rows: result.rowsOut, bytes: snap.partitions[0]!.bytes };
+      oursOut = { rows: result.rowsOut, bytes: snap.days![0]!.bytes };
       const n = await withDuckDb(async (con) =>
         Number((await con.runAndReadAll(`SELECT count(*) FROM ${sqlString(out)}`)).getRows()[0]![0]),
       );

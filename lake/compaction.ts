@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { TickLakeError } from '../core/errors.ts';
 import { rewritePartition } from './duckdb-rewrite.ts';
 import { compactedFileKey, partitionRange, type SourceRange } from './layout.ts';
-import { commit, loadPartition, loadSnapshot, type CommitResult, type FileEntry } from './manifest.ts';
+import {
+  commit,
+  loadPartition,
+  loadSnapshot,
+  partitionRef,
+  snapshotPartitions,
+  type CommitResult,
+  type FileEntry,
+} from './manifest.ts';
 import { DEFAULT_ROW_GROUP_ROWS } from './parquet.ts';
 import type { Storage } from './storage/storage.ts';
 import { storedSchema, type TableDef } from './tables.ts';
@@ -158,7 +166,7 @@ export async function compactPartition(
     return ms;
   };
   const snap = await loadSnapshot(storage, def.name);
-  const ref = snap?.partitions.find((p) => p.partition === partition);
+  const ref = await partitionRef(storage, snap, partition);
   if (!snap || !ref) return result;
   const inputs = (await loadPartition(storage, ref)).filter((f) => f.bytes < small);
   if (inputs.length < (opts.minFiles ?? 2)) return { ...result, seq: snap.seq };
@@ -253,7 +261,7 @@ export async function compactTable(
   if (!snap) return [];
   const small = opts.smallFileBytes ?? Math.floor((opts.targetBytes ?? DEFAULT_TARGET_BYTES) * 0.75);
   const out: CompactionResult[] = [];
-  for (const ref of snap.partitions) {
+  for (const ref of await snapshotPartitions(storage, snap)) {
     if (opts.beforeUs !== undefined && partitionRange(ref.partition).endUs > opts.beforeUs) continue;
     const files = await loadPartition(storage, ref);
     if (files.filter((f) => f.bytes < small).length < (opts.minFiles ?? 2)) continue;

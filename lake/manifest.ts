@@ -9,7 +9,9 @@ import { checkEvolution, storedSchemaSchema, type StoredSchema } from './tables.
 /**
  * The manifest: per table, a log of numbered snapshots, each the complete state of the table.
  *
- *   <table>/_manifest/snapshots/<seq, 20 digits>.json   the snapshot: schema, offsets, partition refs
+ *   <table>/_manifest/snapshots/<seq, 20 digits>.json   the snapshot: schema, offsets, one ref per day
+ *   <table>/_manifest/days/<sha256>.json                one day's partition refs (immutable, shared by every
+ *                                                        snapshot in which the day is unchanged)
  *   <table>/_manifest/parts/<sha256>.json               one partition's live files (immutable, shared by
  *                                                        every snapshot in which the partition is unchanged)
  *   <table>/_manifest/paxos/<seq>/<proposer>.json       consensus blocks (only on stores without atomic
@@ -19,8 +21,14 @@ import { checkEvolution, storedSchemaSchema, type StoredSchema } from './tables.
  * latest snapshot N, builds N+1 and makes it the decided value of slot N+1; if another commit took the slot
  * it rebuilds on top of the winner and tries N+2 (optimistic concurrency). Appends are idempotent by source
  * range (the per topic-partition next offset), replaces are conditional on the removed files being live.
+ *
+ * The day level keeps a snapshot small however long the table lives (one ref per day, not per hour: ~55 KB after
+ * a year instead of ~1.7 MB), so a commit writes the snapshot and only the day lists it changes. Format 1
+ * snapshots (partition refs inline) are still read; the first commit on top of one writes format 2.
  */
-const FORMAT = 1;
+const FORMAT = 2;
+/** Part manifests and day lists keep their own format numbers: their shape did not change with the snapshot's. */
+const PART_FORMAT = 1;
 const int = z.number().int();
 
 export const rowGroupStatsSchema = z.object({
@@ -51,7 +59,7 @@ export const fileEntrySchema = z.object({
 export type FileEntry = z.infer<typeof fileEntrySchema>;
 
 const partManifestSchema = z.object({
-  format: z.literal(FORMAT),
+  format: z.literal(PART_FORMAT),
   partition: z.string(),
   files: z.array(fileEntrySchema),
 });
@@ -67,8 +75,27 @@ export const partitionRefSchema = z.object({
 });
 export type PartitionRef = z.infer<typeof partitionRefSchema>;
 
+export const dayRefSchema = z.object({
+  /** `dt=YYYY-MM-DD`: the first level of the partition path. */
+  day: z.string(),
+  manifest: z.string(),
+  partitions: int.positive(),
+  files: int.nonnegative(),
+  rows: int.nonnegative(),
+  bytes: int.nonnegative(),
+  minTs: int,
+  maxTs: int,
+});
+export type DayRef = z.infer<typeof dayRefSchema>;
+
+const dayListSchema = z.object({
+  format: z.literal(PART_FORMAT),
+  day: z.string(),
+  partitions: z.array(partitionRefSchema),
+});
+
 export const snapshotSchema = z.object({
-  format: z.literal(FORMAT),
+  format: z.union([z.literal(1), z.literal(FORMAT)]),
   table: z.string(),
   seq: int.positive(),
   parentSeq: int.positive().nullable(),
@@ -81,7 +108,10 @@ export const snapshotSchema = z.object({
   schema: storedSchemaSchema,
   /** "<topic>/<partition>" -> the next offset to consume (every offset below is in the table). */
   offsets: z.record(z.string(), z.string().regex(/^\d+$/)),
-  partitions: z.array(partitionRefSchema),
+  /** Format 2: the table's days; their lists hold the partition refs. */
+  days: z.array(dayRefSchema).optional(),
+  /** Format 1: the partition refs inline. */
+  partitions: z.array(partitionRefSchema).optional(),
 });
 export type Snapshot = z.infer<typeof snapshotSchema>;
 
@@ -91,6 +121,9 @@ export const snapshotKey = (table: string, seq: number) => `${snapshotsPrefix(ta
 export const paxosPrefix = (table: string, seq?: number) =>
   `${manifestPrefix(table)}paxos/${seq === undefined ? '' : `${pad20(seq)}/`}`;
 const partsPrefix = (table: string) => `${manifestPrefix(table)}parts/`;
+const daysPrefix = (table: string) => `${manifestPrefix(table)}days/`;
+/** `dt=YYYY-MM-DD/hour=HH` -> `dt=YYYY-MM-DD`. */
+export const dayOf = (partition: string) => partition.split('/')[0]!;
 
 const decoder = new TextDecoder();
 
@@ -161,8 +194,9 @@ export async function loadSnapshot(storage: Storage, table: string, seq?: number
   throw new TickLakeError('UPSTREAM_UNAVAILABLE', `latest snapshot of ${table} keeps disappearing`);
 }
 
-// Part manifests are immutable and named by content hash, so caching them is always correct.
+// Part manifests and day lists are immutable and named by content hash, so caching them is always correct.
 const partCache = new Map<string, FileEntry[]>();
+const dayCache = new Map<string, PartitionRef[]>();
 
 export async function loadPartition(storage: Storage, ref: PartitionRef): Promise<FileEntry[]> {
   const cached = partCache.get(ref.manifest);
@@ -175,14 +209,65 @@ export async function loadPartition(storage: Storage, ref: PartitionRef): Promis
   return files;
 }
 
-/** The live files of a snapshot, optionally only of the partitions `keep` accepts. */
+async function loadDay(storage: Storage, ref: DayRef): Promise<PartitionRef[]> {
+  const cached = dayCache.get(ref.manifest);
+  if (cached) return cached;
+  const bytes = await storage.get(ref.manifest);
+  if (!bytes) throw new TickLakeError('INPUT_INVALID', `day list ${ref.manifest} is missing`);
+  const partitions = parseJson(dayListSchema, bytes, `day list ${ref.manifest}`).partitions;
+  if (dayCache.size > 2000) dayCache.clear();
+  dayCache.set(ref.manifest, partitions);
+  return partitions;
+}
+
+/** A snapshot's day refs; for a format 1 snapshot, computed from its inline partition refs (no list objects). */
+export function snapshotDays(snap: Snapshot): DayRef[] {
+  if (snap.days) return snap.days;
+  const byDay = new Map<string, PartitionRef[]>();
+  for (const p of snap.partitions ?? []) {
+    const day = dayOf(p.partition);
+    byDay.set(day, [...(byDay.get(day) ?? []), p]);
+  }
+  return [...byDay].map(([day, refs]) => ({ ...dayTotals(refs), day, manifest: '' }));
+}
+
+/** The partition refs of a snapshot, optionally only of the days `keepDay` accepts (the others are not read). */
+export async function snapshotPartitions(
+  storage: Storage,
+  snap: Snapshot,
+  keepDay: (day: DayRef) => boolean = () => true,
+): Promise<PartitionRef[]> {
+  if (!snap.days) {
+    const days = new Map(snapshotDays(snap).map((d) => [d.day, d]));
+    return (snap.partitions ?? []).filter((p) => keepDay(days.get(dayOf(p.partition))!));
+  }
+  const out: PartitionRef[] = [];
+  for (const d of snap.days) if (keepDay(d)) out.push(...(await loadDay(storage, d)));
+  return out;
+}
+
+/** One partition's ref in a snapshot, reading only its day's list. */
+export async function partitionRef(
+  storage: Storage,
+  snap: Snapshot | null,
+  partition: string,
+): Promise<PartitionRef | undefined> {
+  if (!snap) return undefined;
+  const refs = await snapshotPartitions(storage, snap, (d) => d.day === dayOf(partition));
+  return refs.find((r) => r.partition === partition);
+}
+
+/** The live files of a snapshot, optionally only of the days and partitions the predicates accept. */
 export async function snapshotFiles(
   storage: Storage,
   snap: Snapshot,
   keep: (ref: PartitionRef) => boolean = () => true,
+  keepDay: (day: DayRef) => boolean = () => true,
 ): Promise<FileEntry[]> {
   const out: FileEntry[] = [];
-  for (const ref of snap.partitions) if (keep(ref)) out.push(...(await loadPartition(storage, ref)));
+  for (const ref of await snapshotPartitions(storage, snap, keepDay)) {
+    if (keep(ref)) out.push(...(await loadPartition(storage, ref)));
+  }
   return out;
 }
 
@@ -286,9 +371,8 @@ export function planOffsets(
 }
 
 async function plan(storage: Storage, base: Snapshot | null, op: CommitOp): Promise<Plan> {
-  const byPartition = new Map((base?.partitions ?? []).map((p) => [p.partition, p]));
   const current = async (partition: string) => {
-    const ref = byPartition.get(partition);
+    const ref = await partitionRef(storage, base, partition);
     return ref ? loadPartition(storage, ref) : [];
   };
   const out: Plan = {
@@ -349,7 +433,7 @@ async function writePart(
   files: FileEntry[],
 ): Promise<PartitionRef> {
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const body = JSON.stringify({ format: FORMAT, partition, files: sorted });
+  const body = JSON.stringify({ format: PART_FORMAT, partition, files: sorted });
   const key = `${partsPrefix(table)}${createHash('sha256').update(body).digest('hex')}.json`;
   if (!(await storage.head(key))) await storage.put(key, body);
   partCache.set(key, sorted);
@@ -398,11 +482,7 @@ export async function commit(
     if (p.status !== 'apply') return result(p.status, base?.seq ?? null);
 
     const schema = mergeSchema(table, base?.schema, writerSchema);
-    const refs = new Map((base?.partitions ?? []).map((r) => [r.partition, r]));
-    for (const [partition, files] of p.partitions) {
-      if (files.length === 0) refs.delete(partition);
-      else refs.set(partition, await writePart(storage, table, partition, files));
-    }
+    const days = await nextDays(storage, table, base, p.partitions);
     const seq = (base?.seq ?? 0) + 1;
     const snap: Snapshot = {
       format: FORMAT,
@@ -416,7 +496,7 @@ export async function commit(
       summary: p.summary,
       schema,
       offsets: p.offsets,
-      partitions: [...refs.values()].sort((a, b) => (a.partition < b.partition ? -1 : 1)),
+      days,
     };
     const decision = await decideSlot(
       storage,
@@ -436,6 +516,55 @@ export async function commit(
     base = parseJson(snapshotSchema, new TextEncoder().encode(decision.value), `snapshot ${table}#${seq}`);
   }
   throw new TickLakeError('UPSTREAM_UNAVAILABLE', `commit to ${table} lost ${maxAttempts} races in a row; retry later`);
+}
+
+/**
+ * The day refs after a commit: the base's days, with the days of changed partitions rewritten (their new part
+ * manifests and a new day list). A format 1 base gets every day written once.
+ */
+async function nextDays(
+  storage: Storage,
+  table: string,
+  base: Snapshot | null,
+  changed: Map<string, FileEntry[]>,
+): Promise<DayRef[]> {
+  const days = new Map((base ? snapshotDays(base) : []).map((d) => [d.day, d]));
+  const touched = new Set([...changed.keys()].map(dayOf));
+  if (base && !base.days) for (const d of days.keys()) touched.add(d);
+  for (const day of touched) {
+    const before = days.get(day);
+    const refs = new Map(
+      (before ? await snapshotPartitions(storage, base!, (d) => d.day === day) : []).map((r) => [r.partition, r]),
+    );
+    for (const [partition, files] of changed) {
+      if (dayOf(partition) !== day) continue;
+      if (files.length === 0) refs.delete(partition);
+      else refs.set(partition, await writePart(storage, table, partition, files));
+    }
+    if (refs.size === 0) days.delete(day);
+    else days.set(day, await writeDay(storage, table, day, [...refs.values()]));
+  }
+  return [...days.values()].sort((a, b) => (a.day < b.day ? -1 : 1));
+}
+
+function dayTotals(refs: readonly PartitionRef[]): Omit<DayRef, 'day' | 'manifest'> {
+  return {
+    partitions: refs.length,
+    files: refs.reduce((n, r) => n + r.files, 0),
+    rows: refs.reduce((n, r) => n + r.rows, 0),
+    bytes: refs.reduce((n, r) => n + r.bytes, 0),
+    minTs: Math.min(...refs.map((r) => r.minTs)),
+    maxTs: Math.max(...refs.map((r) => r.maxTs)),
+  };
+}
+
+async function writeDay(storage: Storage, table: string, day: string, refs: PartitionRef[]): Promise<DayRef> {
+  const sorted = [...refs].sort((a, b) => (a.partition < b.partition ? -1 : 1));
+  const body = JSON.stringify({ format: PART_FORMAT, day, partitions: sorted });
+  const key = `${daysPrefix(table)}${createHash('sha256').update(body).digest('hex')}.json`;
+  if (!(await storage.head(key))) await storage.put(key, body);
+  dayCache.set(key, sorted);
+  return { ...dayTotals(sorted), day, manifest: key };
 }
 
 /** Whether `snap` is on the live history: nothing newer, or the next snapshot names it as its parent. */
@@ -489,7 +618,7 @@ export interface OrphanOptions {
 }
 
 /**
- * Deletes data files and part manifests that no retained snapshot references and that are older than the
+ * Deletes data files, part manifests and day lists that no retained snapshot references and that are older than the
  * grace period: uploads whose commit never happened, files replaced by compaction whose snapshots expired.
  */
 export async function removeOrphans(storage: Storage, table: string, opts: OrphanOptions = {}): Promise<string[]> {
@@ -501,7 +630,8 @@ export async function removeOrphans(storage: Storage, table: string, opts: Orpha
   for (const seq of await listSnapshotSeqs(storage, table)) {
     const snap = await loadSnapshot(storage, table, seq);
     if (!snap) continue;
-    for (const ref of snap.partitions) {
+    for (const day of snap.days ?? []) referenced.add(day.manifest);
+    for (const ref of await snapshotPartitions(storage, snap)) {
       referenced.add(ref.manifest);
       for (const f of await loadPartition(storage, ref)) referenced.add(f.path);
     }

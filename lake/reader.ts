@@ -2,7 +2,15 @@ import type { RecordBatch } from 'apache-arrow';
 import { TickLakeError } from '../core/errors.ts';
 import { fromRecordBatch, gather, rowCount, toRecordBatch, type Columns } from './columns.ts';
 import { partitionRange } from './layout.ts';
-import { loadSnapshot, snapshotFiles, type FileEntry, type PartitionRef, type Snapshot } from './manifest.ts';
+import {
+  dayOf,
+  loadSnapshot,
+  snapshotFiles,
+  snapshotPartitions,
+  type FileEntry,
+  type PartitionRef,
+  type Snapshot,
+} from './manifest.ts';
 import { decodeParquetRanges } from './parquet.ts';
 import { RangedObject, type RangedReadStats } from './ranged-object.ts';
 import type { Storage } from './storage/storage.ts';
@@ -83,11 +91,21 @@ export async function planScan(storage: Storage, table: string, f: ScanFilter = 
   const snap = await snapshotOrThrow(storage, table, f.seq);
   if (!snap) return { seq: null, files: [], pruned: { partitions: 0, files: 0, rowGroups: 0 } };
   let prunedPartitions = 0;
-  const files = await snapshotFiles(storage, snap, (ref) => {
-    const keep = partitionMayMatch(ref, f);
-    if (!keep) prunedPartitions++;
-    return keep;
-  });
+  const files = await snapshotFiles(
+    storage,
+    snap,
+    (ref) => {
+      const keep = partitionMayMatch(ref, f);
+      if (!keep) prunedPartitions++;
+      return keep;
+    },
+    (day) => {
+      // A day outside the time range: its list is not even read.
+      const keep = overlaps(day.minTs, day.maxTs, f);
+      if (!keep) prunedPartitions += day.partitions;
+      return keep;
+    },
+  );
   const plan = planFiles(files, f);
   return { seq: snap.seq, files: plan.files, pruned: { ...plan.pruned, partitions: prunedPartitions } };
 }
@@ -158,6 +176,7 @@ export async function lakeLs(
     storage,
     snap,
     (ref) => opts.partition === undefined || ref.partition === opts.partition,
+    (day) => opts.partition === undefined || day.day === dayOf(opts.partition),
   );
   return { table, seq: snap.seq, createdAt: snap.createdAt, files: files.sort((a, b) => (a.path < b.path ? -1 : 1)) };
 }
@@ -171,10 +190,10 @@ export interface StatsResult {
   offsets: Snapshot['offsets'];
 }
 
-/** Per-partition file counts, rows and bytes, straight from the snapshot (no part manifest is read). */
+/** Per-partition file counts, rows and bytes, from the snapshot and its day lists (no part manifest is read). */
 export async function lakeStats(storage: Storage, table: string, opts: { seq?: number } = {}): Promise<StatsResult> {
   const snap = await snapshotOrThrow(storage, table, opts.seq);
-  const partitions = (snap?.partitions ?? []).map(({ manifest: _m, ...rest }) => rest);
+  const partitions = (snap ? await snapshotPartitions(storage, snap) : []).map(({ manifest: _m, ...rest }) => rest);
   return {
     table,
     seq: snap?.seq ?? null,

@@ -122,7 +122,7 @@ describe('lake on S3: write, commit, compact, read', () => {
     const removed = await removeOrphans(storage, 'raw', { graceMs: 0, now: later });
     expect(removed.filter((k) => k.endsWith('.parquet'))).toHaveLength(4);
     const snap = (await loadSnapshot(storage, 'raw'))!;
-    expect(snap.partitions[0]!.rows).toBe(2000);
+    expect(snap.days![0]!.rows).toBe(2000);
     let after = 0;
     for await (const c of scanColumns(storage, rawTable)) after += c.id!.length;
     expect(after).toBe(2000);

@@ -41,7 +41,7 @@ describe('compaction', () => {
     const lake = new LakeWriter(t.storage);
     await seed(lake);
     const before = await loadSnapshot(t.storage, 'raw');
-    const inputBytes = before!.partitions[0]!.bytes;
+    const inputBytes = before!.days![0]!.bytes;
     const target = Math.ceil(inputBytes / 6) * 2; // room for about a third of the rows per file
 
     const res = await compactPartition(t.storage, rawTable, P, { targetBytes: target, rowGroupRows: 256 });

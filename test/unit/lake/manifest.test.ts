@@ -1,7 +1,7 @@
 import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SourceRange } from '../../../lake/layout.ts';
+import { HOUR_US, type SourceRange } from '../../../lake/layout.ts';
 import {
   commit,
   committedOffsets,
@@ -10,7 +10,9 @@ import {
   loadSnapshot,
   planOffsets,
   removeOrphans,
+  snapshotDays,
   snapshotFiles,
+  snapshotPartitions,
 } from '../../../lake/manifest.ts';
 import { rawTable, storedSchema } from '../../../lake/tables.ts';
 import { LakeWriter } from '../../../lake/writer.ts';
@@ -106,7 +108,7 @@ describe('manifest commits', () => {
     const results = await Promise.all([lake.commit(rawTable, entries), lake.commit(rawTable, entries)]);
     expect(results.map((r) => r.status).sort()).toEqual(['committed', 'noop']);
     const snap = (await loadSnapshot(t.storage, 'raw'))!;
-    expect(snap.partitions[0]!.rows).toBe(20);
+    expect(snap.days![0]!.rows).toBe(20);
   });
 
   it('rejects an incompatible schema with a clear error', async () => {
@@ -148,6 +150,82 @@ describe('manifest commits', () => {
     for (const o of await t.storage.list('raw/')) await t.storage.delete(o.key);
     await commit(t.storage, 'raw', storedSchema(rawTable), noop(0));
     expect((await loadSnapshot(counting, 'raw'))!.seq).toBe(1);
+  });
+
+  it('keeps one ref per day in the snapshot and rewrites only the day lists a commit changes', async () => {
+    const t = await tempStorage();
+    cleanup = t.cleanup;
+    const lake = new LakeWriter(t.storage);
+    // 48 hours of ticks over two days, one file per hour partition.
+    const ticks = makeTicks(480, { spanUs: 48 * HOUR_US });
+    await lake.commit(rawTable, await lake.writeFile(rawTable, ticks, range(0, 0, 479)));
+    const snap = (await loadSnapshot(t.storage, 'raw'))!;
+    expect(snap.format).toBe(2);
+    expect(snap.partitions).toBeUndefined();
+    expect(snap.days!.map((d) => [d.day, d.partitions, d.rows])).toEqual([
+      ['dt=2024-03-01', 14, 140],
+      ['dt=2024-03-02', 24, 240],
+      ['dt=2024-03-03', 10, 100],
+    ]);
+    const dayLists = async () => (await t.storage.list('raw/_manifest/days/')).length;
+    expect(await dayLists()).toBe(3);
+    // One more file in one hour: one new part manifest and one new day list; the other days' refs are reused.
+    await lake.commit(
+      rawTable,
+      await lake.writeFile(rawTable, makeTicks(5, { startUs: T0 + 20 * HOUR_US, seq0: 480 }), range(0, 480, 484)),
+    );
+    const next = (await loadSnapshot(t.storage, 'raw'))!;
+    expect(await dayLists()).toBe(4);
+    expect(next.days![0]).toEqual(snap.days![0]);
+    expect(next.days![2]).toEqual(snap.days![2]);
+    expect(next.days![1]!.rows).toBe(245);
+    // Days the predicate rejects are skipped whole (the reader prunes them by time before reading their lists).
+    const lastDay = await snapshotFiles(
+      t.storage,
+      next,
+      () => true,
+      (d) => d.day === 'dt=2024-03-03',
+    );
+    expect(new Set(lastDay.map((f) => f.partition.slice(0, 13)))).toEqual(new Set(['dt=2024-03-03']));
+    expect(lastDay).toHaveLength(10);
+    // Expired snapshots' day lists become orphans; the live ones stay.
+    await expireSnapshots(t.storage, 'raw', { keepLast: 1, maxAgeMs: 0, now: Date.now() + 3600_000 });
+    const removed = await removeOrphans(t.storage, 'raw', { graceMs: 0, now: Date.now() + 3600_000 });
+    expect(removed.filter((k) => k.includes('/_manifest/days/'))).toHaveLength(1);
+    expect(await dayLists()).toBe(3);
+    expect((await snapshotFiles(t.storage, (await loadSnapshot(t.storage, 'raw'))!)).length).toBe(49);
+  });
+
+  it('reads a format 1 snapshot (partition refs inline) and commits format 2 on top of it', async () => {
+    const t = await tempStorage();
+    cleanup = t.cleanup;
+    const lake = new LakeWriter(t.storage);
+    await lake.commit(
+      rawTable,
+      await lake.writeFile(rawTable, makeTicks(40, { spanUs: 3 * HOUR_US }), range(0, 0, 39)),
+    );
+    const v2 = (await loadSnapshot(t.storage, 'raw'))!;
+    // What an older version wrote: the same state with its partition refs inline, as snapshot 2.
+    const { days: _days, ...rest } = v2;
+    const v1 = {
+      ...rest,
+      format: 1,
+      seq: 2,
+      parentSeq: 1,
+      parentCommitId: v2.commitId,
+      commitId: 'v1',
+      partitions: await snapshotPartitions(t.storage, v2),
+    };
+    await t.storage.put(`raw/_manifest/snapshots/${String(2).padStart(20, '0')}.json`, JSON.stringify(v1));
+    const loaded = (await loadSnapshot(t.storage, 'raw'))!;
+    expect(loaded.format).toBe(1);
+    expect((await snapshotFiles(t.storage, loaded)).length).toBe(3);
+    expect(snapshotDays(loaded).map((d) => [d.day, d.partitions, d.rows])).toEqual([['dt=2024-03-01', 3, 40]]);
+    await lake.commit(rawTable, await lake.writeFile(rawTable, makeTicks(5, { seq0: 40 }), range(0, 40, 44)));
+    const after = (await loadSnapshot(t.storage, 'raw'))!;
+    expect(after).toMatchObject({ format: 2, seq: 3 });
+    expect(after.days!.map((d) => [d.day, d.partitions, d.rows])).toEqual([['dt=2024-03-01', 3, 45]]);
+    expect((await snapshotFiles(t.storage, after)).length).toBe(4);
   });
 
   it('expires old snapshots, then removes unreferenced old objects only', async () => {
