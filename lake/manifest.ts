@@ -64,15 +64,16 @@ const partManifestSchema = z.object({
   files: z.array(fileEntrySchema),
 });
 
-export const partitionRefSchema = z.object({
-  partition: z.string(),
-  manifest: z.string(),
+/** What a ref tells of the files below it, so planning and stats need not open them. */
+const refTotals = {
   files: int.nonnegative(),
   rows: int.nonnegative(),
   bytes: int.nonnegative(),
   minTs: int,
   maxTs: int,
-});
+};
+
+export const partitionRefSchema = z.object({ partition: z.string(), manifest: z.string(), ...refTotals });
 export type PartitionRef = z.infer<typeof partitionRefSchema>;
 
 export const dayRefSchema = z.object({
@@ -80,11 +81,7 @@ export const dayRefSchema = z.object({
   day: z.string(),
   manifest: z.string(),
   partitions: int.positive(),
-  files: int.nonnegative(),
-  rows: int.nonnegative(),
-  bytes: int.nonnegative(),
-  minTs: int,
-  maxTs: int,
+  ...refTotals,
 });
 export type DayRef = z.infer<typeof dayRefSchema>;
 
@@ -198,26 +195,42 @@ export async function loadSnapshot(storage: Storage, table: string, seq?: number
 const partCache = new Map<string, FileEntry[]>();
 const dayCache = new Map<string, PartitionRef[]>();
 
-export async function loadPartition(storage: Storage, ref: PartitionRef): Promise<FileEntry[]> {
-  const cached = partCache.get(ref.manifest);
+/** An immutable manifest object (part manifest or day list), from the cache or the store. */
+async function loadImmutable<T>(
+  storage: Storage,
+  key: string,
+  cache: Map<string, T>,
+  what: string,
+  read: (bytes: Uint8Array) => T,
+): Promise<T> {
+  const cached = cache.get(key);
   if (cached) return cached;
-  const bytes = await storage.get(ref.manifest);
-  if (!bytes) throw new TickLakeError('INPUT_INVALID', `part manifest ${ref.manifest} is missing`);
-  const files = parseJson(partManifestSchema, bytes, `part manifest ${ref.manifest}`).files;
-  if (partCache.size > 2000) partCache.clear();
-  partCache.set(ref.manifest, files);
-  return files;
+  const bytes = await storage.get(key);
+  if (!bytes) throw new TickLakeError('INPUT_INVALID', `${what} ${key} is missing`);
+  const value = read(bytes);
+  if (cache.size > 2000) cache.clear();
+  cache.set(key, value);
+  return value;
 }
 
-async function loadDay(storage: Storage, ref: DayRef): Promise<PartitionRef[]> {
-  const cached = dayCache.get(ref.manifest);
-  if (cached) return cached;
-  const bytes = await storage.get(ref.manifest);
-  if (!bytes) throw new TickLakeError('INPUT_INVALID', `day list ${ref.manifest} is missing`);
-  const partitions = parseJson(dayListSchema, bytes, `day list ${ref.manifest}`).partitions;
-  if (dayCache.size > 2000) dayCache.clear();
-  dayCache.set(ref.manifest, partitions);
-  return partitions;
+export function loadPartition(storage: Storage, ref: PartitionRef): Promise<FileEntry[]> {
+  return loadImmutable(
+    storage,
+    ref.manifest,
+    partCache,
+    'part manifest',
+    (bytes) => parseJson(partManifestSchema, bytes, `part manifest ${ref.manifest}`).files,
+  );
+}
+
+function loadDay(storage: Storage, ref: DayRef): Promise<PartitionRef[]> {
+  return loadImmutable(
+    storage,
+    ref.manifest,
+    dayCache,
+    'day list',
+    (bytes) => parseJson(dayListSchema, bytes, `day list ${ref.manifest}`).partitions,
+  );
 }
 
 /** A snapshot's day refs; for a format 1 snapshot, computed from its inline partition refs (no list objects). */
