@@ -23,8 +23,9 @@ import { checkEvolution, storedSchemaSchema, type StoredSchema } from './tables.
  * range (the per topic-partition next offset), replaces are conditional on the removed files being live.
  *
  * The day level keeps a snapshot small however long the table lives (one ref per day, not per hour: 84 KiB after
- * a year instead of 1.9 MiB, bench/lake-manifest.bench.ts), so a commit writes the snapshot and only the day lists it changes. Format 1
- * snapshots (partition refs inline) are still read; the first commit on top of one writes format 2.
+ * a year instead of 1.9 MiB, bench/lake-manifest.bench.ts), so a commit writes the snapshot and only the day
+ * lists it changes. Format 1 snapshots (partition refs inline) are still read; the first commit on top of one
+ * writes format 2.
  */
 const FORMAT = 2;
 /** Part manifests and day lists keep their own format numbers: their shape did not change with the snapshot's. */
@@ -448,7 +449,7 @@ async function writePart(
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const body = JSON.stringify({ format: PART_FORMAT, partition, files: sorted });
   const key = `${partsPrefix(table)}${createHash('sha256').update(body).digest('hex')}.json`;
-  if (!(await storage.head(key))) await storage.put(key, body);
+  await putManifestObject(storage, key, body);
   partCache.set(key, sorted);
   return {
     partition,
@@ -571,11 +572,20 @@ function dayTotals(refs: readonly PartitionRef[]): Omit<DayRef, 'day' | 'manifes
   };
 }
 
+/**
+ * Writes a content-addressed manifest object even when it exists (the same bytes): its fresh modification time
+ * keeps orphan cleanup, which spares young objects, from deleting an object an expired snapshot had dropped and
+ * this commit brings back. One PUT, where a HEAD first would cost the same for a new object.
+ */
+function putManifestObject(storage: Storage, key: string, body: string): Promise<void> {
+  return storage.put(key, body);
+}
+
 async function writeDay(storage: Storage, table: string, day: string, refs: PartitionRef[]): Promise<DayRef> {
   const sorted = [...refs].sort((a, b) => (a.partition < b.partition ? -1 : 1));
   const body = JSON.stringify({ format: PART_FORMAT, day, partitions: sorted });
   const key = `${daysPrefix(table)}${createHash('sha256').update(body).digest('hex')}.json`;
-  if (!(await storage.head(key))) await storage.put(key, body);
+  await putManifestObject(storage, key, body);
   dayCache.set(key, sorted);
   return { ...dayTotals(sorted), day, manifest: key };
 }
