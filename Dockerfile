@@ -1,6 +1,7 @@
 # The ticklake app image: one image, every process (`ticklake worker`, `ticklake process`, ...) by command.
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+# The Node major matches .nvmrc (checked by test/unit/compose.test.ts).
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund

@@ -1,15 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
-// globalSetup runs in this process, not the test workers: silence the AWS SDK's Node 20 notice here too.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 // Two projects: `unit` needs nothing running; `integration` runs against the real local stack, which
 // test/integration/global-setup.ts starts on test ports (and stops, also on failure).
 export default defineConfig({
   test: {
     // Quiet by default: tests assert on behaviour, and failures print their own context.
     env: {
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
       TICKLAKE_LOG_LEVEL: 'error',
     },

@@ -12,9 +12,6 @@ import { loadConfig } from '../core/config.ts';
 import { testStackProfile } from '../infra/stack/profile.ts';
 import { stackDown, stackStatus, stackUp } from '../infra/stack/stack.ts';
 
-// The stack helpers build AWS SDK clients in this process too: the Node 20 notice is known (docs/DECISIONS.md).
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const BENCHES = [
   { name: 'validate', file: 'validate.bench.ts', stack: false },
   { name: 'core-pipeline', file: 'core-pipeline.bench.ts', stack: false },
@@ -60,7 +57,6 @@ try {
         env: {
           ...process.env,
           KAFKAJS_NO_PARTITIONER_WARNING: '1',
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         },
       });
       child.stdout.on('data', (d: Buffer) => {

@@ -2,8 +2,15 @@
 // The CLI runs the TypeScript sources directly through tsx: no build step between an edit and a run.
 import { register } from 'tsx/esm/api';
 
-// Node 20 is our target; the AWS SDK warns on every process that it will want Node 22 from 2027 (docs/DECISIONS.md).
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  process.stderr.write(
+    `ticklake needs Node.js 24 or newer; this is ${process.version}. ` +
+      'Run `. infra/node/env.sh` in this shell to put Node 24 on PATH (provisioned from the npm registry).\n',
+  );
+  process.exit(1);
+}
+
 // We pick partitions by key with kafkajs' default (murmur2, as the Java client): nothing to migrate from.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 register();

@@ -1,5 +1,5 @@
-// Entry of a sink encoder thread. Module hooks registered in the parent (tsx) do not reach worker threads on
-// Node 20, so the thread registers its own before loading the TypeScript body.
+// Entry of a sink encoder thread. It registers tsx itself rather than relying on the parent's module hooks
+// reaching worker threads, so the thread loads the same way however the parent was started.
 import { register } from 'tsx/esm/api';
 
 register();

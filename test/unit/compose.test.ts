@@ -109,7 +109,9 @@ describe('docker-compose.yml', () => {
     }
     const dockerfile = readFileSync(`${root}Dockerfile`, 'utf8');
     expect(dockerfile).toMatch(/ENTRYPOINT \["node", "bin\/ticklake\.mjs"\]/);
-    expect(dockerfile).toMatch(/FROM node:20/);
+    // The image runs the Node major the project pins (.nvmrc), so a container behaves as the tested runtime.
+    const major = readFileSync(`${root}.nvmrc`, 'utf8').trim().split('.')[0];
+    expect(dockerfile).toMatch(new RegExp(`^FROM node:${major}-`, 'm'));
     expect(existsSync(`${root}infra/compose/prometheus.yml`)).toBe(true);
   });
 
