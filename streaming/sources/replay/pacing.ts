@@ -83,34 +83,36 @@ export interface PacedBatchOptions {
 }
 
 /**
- * Groups timed records into batches of at most `batchSize`. When paced, a batch is cut early rather than held back:
+ * Groups timed records, given in chunks of any size, into batches of at most `batchSize`. When paced, a batch is cut early rather than held back:
  * everything already due goes out before the source sleeps until the next record is due. Waits under 1 ms are not
  * slept (timers cannot honour them), so dense streams form full batches.
  */
 export async function* pacedBatches(
-  items: AsyncIterable<Timed> | Iterable<Timed>,
+  chunks: AsyncIterable<readonly Timed[]> | Iterable<readonly Timed[]>,
   opts: PacedBatchOptions,
 ): AsyncGenerator<SourceRecord[]> {
   const clock = opts.clock ?? systemClock;
   const pacer = opts.speed > 0 ? new Pacer(opts.speed, clock, opts.maxPauseMs) : null;
   let batch: SourceRecord[] = [];
-  for await (const item of items) {
-    if (opts.signal.aborted) return;
-    if (pacer !== null && Number.isFinite(item.ts)) {
-      const wait = pacer.delayMs(item.ts);
-      if (wait >= 1) {
-        if (batch.length > 0) {
-          yield batch;
-          batch = [];
+  for await (const chunk of chunks) {
+    for (const item of chunk) {
+      if (opts.signal.aborted) return;
+      if (pacer !== null && Number.isFinite(item.ts)) {
+        const wait = pacer.delayMs(item.ts);
+        if (wait >= 1) {
+          if (batch.length > 0) {
+            yield batch;
+            batch = [];
+          }
+          await clock.sleep(wait, opts.signal);
+          if (opts.signal.aborted) return;
         }
-        await clock.sleep(wait, opts.signal);
-        if (opts.signal.aborted) return;
       }
-    }
-    batch.push(item.record);
-    if (batch.length >= opts.batchSize) {
-      yield batch;
-      batch = [];
+      batch.push(item.record);
+      if (batch.length >= opts.batchSize) {
+        yield batch;
+        batch = [];
+      }
     }
   }
   if (batch.length > 0 && !opts.signal.aborted) yield batch;

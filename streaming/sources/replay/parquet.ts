@@ -50,7 +50,7 @@ export async function parquetReader(path: string, wanted: readonly string[]): Pr
   return {
     total,
     position: () => done,
-    async *rows(signal) {
+    async *chunks(signal) {
       try {
         const stream = await file.stream({ batchSize: 4096, columns });
         for await (const wasmBatch of stream as unknown as AsyncIterable<{ intoIPCStream(): Uint8Array }>) {
@@ -61,17 +61,18 @@ export async function parquetReader(path: string, wanted: readonly string[]): Pr
             const typed = type !== undefined && (DataType.isTimestamp(type) || DataType.isDate(type));
             return { name, vector, typed };
           });
+          if (signal.aborted) return;
+          const rows: FileRow[] = [];
           for (let i = 0; i < table.numRows; i++) {
-            if (signal.aborted) return;
             const cells: Record<string, unknown> = {};
             for (const { name, vector, typed } of vectors) {
               if (vector === null || vector === undefined) continue;
               cells[name] = typed ? instantAt(vector, i) : vector.get(i);
             }
-            done++;
-            const row: FileRow = { kind: 'cells', cells, line: done };
-            yield row;
+            rows.push({ kind: 'cells', cells, line: done + i + 1 });
           }
+          done += table.numRows;
+          yield rows;
         }
       } finally {
         file.free();

@@ -71,7 +71,7 @@ export function createReplaySource(input: ReplayOptionsInput, deps: ReplayDeps =
     return parquetReader(file, wantedColumns(opts));
   }
 
-  async function* timedRecords(signal: AbortSignal): AsyncGenerator<Timed> {
+  async function* timedChunks(signal: AbortSignal): AsyncGenerator<Timed[]> {
     for (const [fileIndex, file] of opts.files.entries()) {
       const reader = await openReader(file);
       const ctx = { source: opts.source ?? sourceNameFor(file), file: basename(file), line: 0 };
@@ -83,19 +83,23 @@ export function createReplaySource(input: ReplayOptionsInput, deps: ReplayDeps =
         position: reader.position(),
         total: reader.total,
       });
-      for await (const row of reader.rows(signal)) {
-        counters.rows = (counters.rows ?? 0) + 1;
-        if (row.kind === 'raw') {
-          counters.unparseableRows = (counters.unparseableRows ?? 0) + 1;
-          counters.malformedRows = (counters.malformedRows ?? 0) + 1;
-          yield rawRecord(row.raw);
-        } else {
-          ctx.line = row.line;
-          const out = rowToRecords(row.cells, ctx, opts);
-          if (out.malformed) counters.malformedRows = (counters.malformedRows ?? 0) + 1;
-          if (out.skippedBar) counters.emptyBars = (counters.emptyBars ?? 0) + 1;
-          yield* out.records;
+      for await (const rows of reader.chunks(signal)) {
+        const timed: Timed[] = [];
+        for (const row of rows) {
+          counters.rows = (counters.rows ?? 0) + 1;
+          if (row.kind === 'raw') {
+            counters.unparseableRows = (counters.unparseableRows ?? 0) + 1;
+            counters.malformedRows = (counters.malformedRows ?? 0) + 1;
+            timed.push(rawRecord(row.raw));
+          } else {
+            ctx.line = row.line;
+            const out = rowToRecords(row.cells, ctx, opts);
+            if (out.malformed) counters.malformedRows = (counters.malformedRows ?? 0) + 1;
+            if (out.skippedBar) counters.emptyBars = (counters.emptyBars ?? 0) + 1;
+            for (const t of out.records) timed.push(t);
+          }
         }
+        yield timed;
         progress?.update(state());
       }
       counters.files = (counters.files ?? 0) + 1;
@@ -107,7 +111,7 @@ export function createReplaySource(input: ReplayOptionsInput, deps: ReplayDeps =
     name: opts.source ?? 'replay',
     async *batches(signal: AbortSignal): AsyncIterable<SourceRecord[]> {
       const stop = AbortSignal.any([signal, closing.signal]);
-      const batches = pacedBatches(timedRecords(stop), {
+      const batches = pacedBatches(timedChunks(stop), {
         batchSize: opts.batchSize,
         speed: opts.speed,
         maxPauseMs: opts.maxPauseMs,

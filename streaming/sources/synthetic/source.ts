@@ -77,8 +77,9 @@ export function createSyntheticSource(input: SyntheticOptionsInput, deps: Synthe
     await (await labelsFile).write(lines.join(''));
   }
 
-  function* timed(): Generator<Timed> {
-    for (let r = gen.next(); r !== undefined; r = gen.next()) yield { record: r, ts: gen.lastTs };
+  // Paced: one record per chunk, since the generator's clock decides when each is due.
+  function* timed(): Generator<Timed[]> {
+    for (let r = gen.next(); r !== undefined; r = gen.next()) yield [{ record: r, ts: gen.lastTs }];
   }
 
   async function* unpaced(stop: AbortSignal): AsyncGenerator<SourceRecord[]> {

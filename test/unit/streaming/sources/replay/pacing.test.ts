@@ -4,8 +4,12 @@ import { FakeClock } from './fake-clock.ts';
 
 const BASE = 1_709_562_600_000_000;
 
-function items(offsetsMs: number[]): Timed[] {
-  return offsetsMs.map((ms, i) => ({ record: { key: 'K', value: String(i) }, ts: BASE + ms * 1000 }));
+/** Timed records at the given offsets, handed over in chunks of `chunk` (sources deliver them in chunks). */
+function items(offsetsMs: number[], chunk = 2): Timed[][] {
+  const all = offsetsMs.map((ms, i) => ({ record: { key: 'K', value: String(i) }, ts: BASE + ms * 1000 }));
+  const chunks: Timed[][] = [];
+  for (let i = 0; i < all.length; i += chunk) chunks.push(all.slice(i, i + chunk));
+  return chunks;
 }
 
 async function collect(src: AsyncIterable<{ key: string; value: string | Buffer }[]>): Promise<string[][]> {
@@ -73,6 +77,18 @@ describe('pacedBatches', () => {
     );
     expect(batches).toEqual([['0', '1'], ['2', '3'], ['4']]);
     expect(clock.sleeps).toEqual([]);
+  });
+
+  it('cuts the same batches however the records are chunked', async () => {
+    const offsets = [0, 0, 0, 1000, 1000, 3000, 3000, 3001];
+    const run = async (chunk: number) => {
+      const clock = new FakeClock();
+      const opts = { batchSize: 2, speed: 2, maxPauseMs: 10_000, signal: new AbortController().signal, clock };
+      return { batches: await collect(pacedBatches(items(offsets, chunk), opts)), sleeps: clock.sleeps };
+    };
+    const one = await run(1);
+    expect(one.batches).toEqual([['0', '1'], ['2'], ['3', '4'], ['5', '6'], ['7']]);
+    for (const chunk of [3, 8]) expect(await run(chunk)).toEqual(one);
   });
 
   it('stops when the signal aborts', async () => {
