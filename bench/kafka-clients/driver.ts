@@ -32,13 +32,24 @@ export interface ClientDriver {
    * forwarded to `output` (same key and value) in ONE transaction together with the batch's consumer offsets
    * (sendOffsets / addOffsets with the group), then committed. Resolves after `count` input records were committed.
    */
-  transform(opts: { input: string; output: string; groupId: string; transactionalId: string; count: number }): Promise<void>;
+  transform(opts: {
+    input: string;
+    output: string;
+    groupId: string;
+    transactionalId: string;
+    count: number;
+  }): Promise<void>;
 
   /** Probe: one idempotent producer, `batches.length` sends in flight at once (Promise.all); resolves when all acked. */
   sendConcurrently(topic: string, batches: BenchRecord[][]): Promise<void>;
 
   /** Probe: a transaction that sends `records` and aborts; then one that sends `committed` and commits. */
-  abortThenCommit(topic: string, transactionalId: string, records: BenchRecord[], committed: BenchRecord[]): Promise<void>;
+  abortThenCommit(
+    topic: string,
+    transactionalId: string,
+    records: BenchRecord[],
+    committed: BenchRecord[],
+  ): Promise<void>;
 
   /**
    * Probe: opens a transaction with `transactionalId`, sends `records`, and resolves WITHOUT committing (the harness
