@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { deepMerge } from '../core/deep-merge.ts';
 import { TickLakeError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { initProcessMetrics } from '../core/metrics.ts';
 import { kafkaClient } from '../infra/clients.ts';
-import { startMetricsServer } from '../infra/metrics-server.ts';
+import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { runIngest } from '../streaming/ingest.ts';
 import { SOURCE_NAMES, SOURCES } from '../streaming/sources/index.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
@@ -16,6 +17,7 @@ interface IngestFlags {
   optionsFile?: string;
   set: string[];
   finalWatermark: boolean;
+  file?: string[];
 }
 
 /** `--set a.b=1` → { a: { b: 1 } }; values parse as JSON when they can (numbers, booleans, arrays). */
@@ -39,16 +41,36 @@ export function parseSets(sets: string[]): Record<string, unknown> {
   return out;
 }
 
-function mergeDeep(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const prev = out[k];
-    out[k] =
-      prev && typeof prev === 'object' && !Array.isArray(prev) && v && typeof v === 'object' && !Array.isArray(v)
-        ? mergeDeep(prev as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
+/**
+ * The source's options from every flag, later ones winning: --options-file < --options < --set. Replay files may
+ * also come as --file (repeatable) and positional paths, what people type first; they add to `files`.
+ */
+export function sourceOptions(
+  source: string,
+  flags: Pick<IngestFlags, 'options' | 'optionsFile' | 'set' | 'file'>,
+  positional: readonly string[] = [],
+): Record<string, unknown> {
+  let options: Record<string, unknown> = {};
+  if (flags.optionsFile) options = parseYaml(readFileSync(flags.optionsFile, 'utf8')) as Record<string, unknown>;
+  if (flags.options) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(flags.options);
+    } catch (err) {
+      throw new TickLakeError('CONFIG_INVALID', `--options is not JSON: ${(err as Error).message}`);
+    }
+    options = deepMerge(options, parsed as Record<string, unknown>);
   }
-  return out;
+  options = deepMerge(options, parseSets(flags.set));
+  const files = [...(flags.file ?? []), ...positional];
+  if (files.length) {
+    if (source !== 'replay') {
+      throw new TickLakeError('CONFIG_INVALID', `files (${files.join(', ')}) are for --source replay, not ${source}`);
+    }
+    const given = Array.isArray(options.files) ? (options.files as unknown[]) : [];
+    options = { ...options, files: [...given, ...files] };
+  }
+  return options;
 }
 
 export function registerIngestCommand(program: Command): void {
@@ -56,6 +78,8 @@ export function registerIngestCommand(program: Command): void {
     .command('ingest')
     .description(`Stream a tick source into ticks.raw (sources: ${SOURCE_NAMES.join(', ')})`)
     .requiredOption('-s, --source <name>', 'source name')
+    .argument('[files...]', 'replay: the files to replay (same as --file)')
+    .option('-f, --file <path>', 'replay: a file to replay; repeatable', (v, acc: string[]) => [...acc, v], [])
     .option('--options <json>', 'source options as JSON')
     .option('--options-file <file>', 'source options as a YAML or JSON file')
     .option(
@@ -65,7 +89,7 @@ export function registerIngestCommand(program: Command): void {
       [],
     )
     .option('--no-final-watermark', 'on a bounded source, do not close every bar at the end')
-    .action(async (flags: IngestFlags, cmd: Command) => {
+    .action(async (files: string[], flags: IngestFlags, cmd: Command) => {
       const abort = new AbortController();
       void shutdownSignal().then(() => abort.abort());
       const config = configFrom(cmd);
@@ -76,14 +100,14 @@ export function registerIngestCommand(program: Command): void {
           `unknown source "${flags.source}" (known: ${SOURCE_NAMES.join(', ')})`,
         );
       }
-      let options: Record<string, unknown> = {};
-      if (flags.optionsFile) options = parseYaml(readFileSync(flags.optionsFile, 'utf8')) as Record<string, unknown>;
-      if (flags.options) options = mergeDeep(options, JSON.parse(flags.options) as Record<string, unknown>);
-      options = mergeDeep(options, parseSets(flags.set));
+      const options = sourceOptions(flags.source, flags, files);
       const created = factory(options);
       const log = createLogger({ component: 'ingest', source: flags.source }, config.log.level);
       const registry = initProcessMetrics('ingest');
-      const metrics = await startMetricsServer(registry, config.metrics.port, () => true, config.metrics.host);
+      const metrics = await startRoleMetricsServer(registry, config, 'ingest').catch(async (err: unknown) => {
+        await created.source.close();
+        throw err;
+      });
       progressLine(`[ingest] ${flags.source} -> ${config.kafka.brokers.join(',')}`);
       try {
         const result = await runIngest({

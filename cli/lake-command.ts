@@ -7,12 +7,13 @@ import { TABLES } from '../lake/tables.ts';
 import { lakeStorage } from '../infra/clients.ts';
 import { configFrom } from './shared.ts';
 import { tableName } from './sink-command.ts';
+import { TickLakeError } from '../core/errors.ts';
 
 function parseTime(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (/^\d+$/.test(v)) return Number(v);
   const ms = Date.parse(v);
-  if (Number.isNaN(ms)) throw new Error(`not a time: ${v} (µs since epoch or ISO-8601)`);
+  if (Number.isNaN(ms)) throw new TickLakeError('CONFIG_INVALID', `not a time: ${v} (µs since epoch or ISO-8601)`);
   return ms * 1000;
 }
 

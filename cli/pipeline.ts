@@ -35,12 +35,11 @@ export function demoIngestArgs(config: Config): string[] {
 }
 
 export function demoPipeline(config: Config): PipelineProcess[] {
-  const stages: Array<Omit<PipelineProcess, 'env'>> = [
+  // Each role has its own metrics port by default (metrics.workerPort, processPort, ...), so no env is needed.
+  return [
     { name: 'worker', args: ['worker'] },
     { name: 'process', args: ['process', '--instance', 'demo-0'] },
     { name: 'sink', args: ['sink', '--table', 'raw,enriched,bars,alerts'] },
     { name: 'ingest', args: demoIngestArgs(config) },
   ];
-  // Each process gets its own metrics port: base, base+1, ... (Prometheus scrapes base..base+7).
-  return stages.map((s, i) => ({ ...s, env: { TICKLAKE_METRICS_PORT: String(config.metrics.port + i) } }));
 }

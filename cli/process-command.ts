@@ -4,7 +4,7 @@ import { createLogger } from '../core/logger.ts';
 import { initProcessMetrics } from '../core/metrics.ts';
 import { loadShippedReference } from '../core/reference-file.ts';
 import { kafkaClient } from '../infra/clients.ts';
-import { startMetricsServer } from '../infra/metrics-server.ts';
+import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { StreamProcessor } from '../streaming/processor/processor.ts';
 import { ReferenceCache } from '../streaming/reference-cache.ts';
 import { ensureTopics, topicName } from '../streaming/topics.ts';
@@ -20,11 +20,13 @@ export function registerProcessCommand(program: Command): void {
       const config = configFrom(cmd);
       const instanceId = o.instance ?? `processor-${hostname()}`;
       const log = createLogger({ component: 'processor', instance: instanceId }, config.log.level);
+      // First, before any connection: a taken port then stops the process with nothing to clean up.
+      const registry = initProcessMetrics('processor');
+      const metrics = await startRoleMetricsServer(registry, config, 'process');
       const kafka = kafkaClient(config, `ticklake-${instanceId}`);
       await ensureTopics(kafka, config);
       const reference = new ReferenceCache(kafka, topicName(config, 'referenceSymbols'), loadShippedReference(), log);
       await reference.start();
-      const registry = initProcessMetrics('processor');
       const processor = new StreamProcessor({
         config,
         kafka,
@@ -37,7 +39,6 @@ export function registerProcessCommand(program: Command): void {
           process.exit(1);
         },
       });
-      const metrics = await startMetricsServer(registry, config.metrics.port, () => true, config.metrics.host);
       await processor.start();
       progressLine(
         `[process] ${instanceId} consuming ${topicName(config, 'raw')} as group ${config.processor.groupId}`,

@@ -4,7 +4,7 @@ import { createLogger } from '../core/logger.ts';
 import { initProcessMetrics } from '../core/metrics.ts';
 import { TABLES, type TableName } from '../lake/tables.ts';
 import { kafkaClient, lakeStorage } from '../infra/clients.ts';
-import { startMetricsServer } from '../infra/metrics-server.ts';
+import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { EncoderPool } from '../streaming/sink/encoder-pool.ts';
 import { LakeSink } from '../streaming/sink/sink.ts';
 import { ensureTopics } from '../streaming/topics.ts';
@@ -27,9 +27,11 @@ export function registerSinkCommand(program: Command): void {
       const config = configFrom(cmd);
       const tables = o.table.split(',').map((t) => tableName(t.trim()));
       const log = createLogger({ component: 'sink' }, config.log.level);
+      // First, before any connection: a taken port then stops the process with nothing to clean up.
+      const registry = initProcessMetrics('sink');
+      const metrics = await startRoleMetricsServer(registry, config, 'sink');
       const kafka = kafkaClient(config, `ticklake-sink`);
       await ensureTopics(kafka, config);
-      const registry = initProcessMetrics('sink');
       const storage = lakeStorage(config);
       // One set of encoder threads for all the tables this process lands.
       const encoders = new EncoderPool(config.sink.encoderThreads);
@@ -52,7 +54,6 @@ export function registerSinkCommand(program: Command): void {
             },
           }),
       );
-      const metrics = await startMetricsServer(registry, config.metrics.port, () => true, config.metrics.host);
       await Promise.all(sinks.map((s) => s.start()));
       for (const table of tables)
         progressLine(`[sink] ${table} -> s3://${config.s3.bucket}/${config.s3.lakePrefix}${table}/`);

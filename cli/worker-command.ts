@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { initProcessMetrics } from '../core/metrics.ts';
-import { startMetricsServer } from '../infra/metrics-server.ts';
+import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { createWorker } from '../infra/temporal/worker.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 
@@ -12,11 +12,11 @@ export function registerWorkerCommand(program: Command): void {
       const stopRequested = shutdownSignal();
       const config = configFrom(cmd);
       const { worker, close } = await createWorker(config);
-      const metrics = await startMetricsServer(
+      const metrics = await startRoleMetricsServer(
         initProcessMetrics('worker'),
-        config.metrics.port,
+        config,
+        'worker',
         () => worker.getState() === 'RUNNING',
-        config.metrics.host,
       );
       void stopRequested.then(() => worker.shutdown());
       progressLine(`[worker] polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}`);

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { deepMerge } from './deep-merge.ts';
 import { TickLakeError } from './errors.ts';
 
 /**
@@ -174,7 +175,13 @@ export const configSchema = z.object({
     .prefault({}),
   metrics: z
     .object({
-      port: port.default(9464),
+      /** One port for whichever role runs (containers, tests); unset, each role listens on its own port below. */
+      port: port.optional(),
+      // Distinct per role so `ticklake process` and `ticklake sink` side by side don't collide.
+      workerPort: port.default(9464),
+      processPort: port.default(9465),
+      sinkPort: port.default(9466),
+      ingestPort: port.default(9467),
       // Loopback by default; containers set 0.0.0.0 so Prometheus can reach them.
       host: z.string().default('127.0.0.1'),
     })
@@ -253,18 +260,6 @@ function readFile(file: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    out[k] =
-      b && typeof b === 'object' && !Array.isArray(b) && v && typeof v === 'object' && !Array.isArray(v)
-        ? merge(b as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
-}
-
 export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** A YAML or JSON file; defaults to $TICKLAKE_CONFIG when set. */
@@ -283,9 +278,9 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const env = opts.env ?? process.env;
   const file = opts.file ?? env.TICKLAKE_CONFIG;
   let raw: Record<string, unknown> = (opts.profile as Record<string, unknown>) ?? {};
-  if (file) raw = merge(raw, readFile(file));
-  raw = merge(raw, fromEnv(env));
-  if (opts.overrides) raw = merge(raw, opts.overrides as Record<string, unknown>);
+  if (file) raw = deepMerge(raw, readFile(file));
+  raw = deepMerge(raw, fromEnv(env));
+  if (opts.overrides) raw = deepMerge(raw, opts.overrides as Record<string, unknown>);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {

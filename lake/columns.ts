@@ -13,6 +13,7 @@ import {
   Utf8,
   makeData,
 } from 'apache-arrow';
+import { TickLakeError } from '../core/errors.ts';
 
 /**
  * The column kinds a lake table may use, and a plain columnar form of rows (`Columns`) that the codec,
@@ -166,7 +167,7 @@ export function toRecordBatch(specs: readonly ColumnSpec[], cols: Columns, rowCo
   const children = specs.map((s) => {
     const values = cols[s.name] ?? new Array<CellValue>(rowCount).fill(null);
     if (values.length !== rowCount)
-      throw new Error(`column ${s.name} has ${values.length} values, expected ${rowCount}`);
+      throw new TickLakeError('INTERNAL', `column ${s.name} has ${values.length} values, expected ${rowCount}`);
     return columnData(s.kind, values);
   });
   const struct = makeData({
@@ -273,7 +274,10 @@ export function fromRecordBatch(specs: readonly ColumnSpec[], batch: RecordBatch
     if (!vec) {
       out[s.name] = new Array<CellValue>(n).fill(null);
     } else if (vec.data.length !== 1 || !readableAs(s.kind, vec.type)) {
-      throw new Error(`column ${s.name} is ${String(vec.type)} in the file, expected ${String(arrowType(s.kind))}`);
+      throw new TickLakeError(
+        'SCHEMA_INCOMPATIBLE',
+        `column ${s.name} is ${String(vec.type)} in the file, expected ${String(arrowType(s.kind))}`,
+      );
     } else {
       out[s.name] = columnValues(s.kind, vec.data[0]!, n);
     }

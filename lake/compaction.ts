@@ -116,7 +116,8 @@ async function mapLimit<T, R>(
   return out;
 }
 
-const missing = (path: string) => new TickLakeError('INPUT_INVALID', `live file ${path} is missing from storage`);
+const missing = (path: string) =>
+  new TickLakeError('MANIFEST_CORRUPT', `live file ${path} is missing from storage`, { details: { path } });
 
 /** Local paths of the inputs, in input order: the store's own files when it has them, else downloads. */
 async function stageInputs(storage: Storage, inputs: readonly FileEntry[], dir: string): Promise<string[]> {

@@ -84,8 +84,8 @@ async function inputColumns(con: DuckDBConnection, source: string): Promise<Map<
 }
 
 function schemaError(def: TableDef, message: string, column: string): TickLakeError {
-  return new TickLakeError('INPUT_INVALID', `table ${def.name}: ${message}`, {
-    details: { reason: 'schema_incompatible', table: def.name, column },
+  return new TickLakeError('SCHEMA_INCOMPATIBLE', `table ${def.name}: ${message}`, {
+    details: { table: def.name, column },
   });
 }
 
@@ -352,7 +352,9 @@ async function scanFacts(
     widen(stats, Number(n), Number(lo), Number(hi), String(symbol));
   }
   groups.forEach((g, i) => {
-    if (g.rows !== sizes[i]) throw new Error(`${f}: row group ${i} has ${sizes[i]} rows, stats counted ${g.rows}`);
+    if (g.rows !== sizes[i]) {
+      throw new TickLakeError('INTERNAL', `${f}: row group ${i} has ${sizes[i]} rows, stats counted ${g.rows}`);
+    }
   });
   return { rows: stats.rows, stats, rowGroups: groups };
 }

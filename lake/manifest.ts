@@ -130,10 +130,11 @@ function parseJson<T>(schema: z.ZodType<T>, bytes: Uint8Array, what: string): T 
   try {
     raw = JSON.parse(decoder.decode(bytes));
   } catch (err) {
-    throw new TickLakeError('INPUT_INVALID', `${what} is not JSON`, { cause: err });
+    throw new TickLakeError('MANIFEST_CORRUPT', `${what} is not JSON`, { cause: err });
   }
   const r = schema.safeParse(raw);
-  if (!r.success) throw new TickLakeError('INPUT_INVALID', `${what} is invalid: ${r.error.issues[0]?.message ?? ''}`);
+  if (!r.success)
+    throw new TickLakeError('MANIFEST_CORRUPT', `${what} is invalid: ${r.error.issues[0]?.message ?? ''}`);
   return r.data;
 }
 
@@ -207,7 +208,7 @@ async function loadImmutable<T>(
   const cached = cache.get(key);
   if (cached) return cached;
   const bytes = await storage.get(key);
-  if (!bytes) throw new TickLakeError('INPUT_INVALID', `${what} ${key} is missing`);
+  if (!bytes) throw new TickLakeError('MANIFEST_CORRUPT', `${what} ${key} is missing`);
   const value = read(bytes);
   if (cache.size > 2000) cache.clear();
   cache.set(key, value);
@@ -369,10 +370,10 @@ export function planOffsets(
     }
     if (cur !== undefined && start < cur) {
       throw new TickLakeError(
-        'INPUT_INVALID',
+        'OFFSET_OVERLAP',
         `source range ${k} [${r.startOffset}, ${r.endOffset}] overlaps committed offsets (next is ${cur}): ` +
           `resume from committedOffsets() instead of re-batching`,
-        { details: { reason: 'offset_overlap', topic: r.topic, partition: r.partition, next: String(cur) } },
+        { details: { topic: r.topic, partition: r.partition, next: String(cur) } },
       );
     }
     if (cur !== undefined && start > cur) {
@@ -400,8 +401,7 @@ async function plan(storage: Storage, base: Snapshot | null, op: CommitOp): Prom
 
   if (op.kind === 'append') {
     for (const e of op.entries) {
-      if (e.sources.length !== 1)
-        throw new TickLakeError('INPUT_INVALID', `appended file ${e.path} needs one source range`);
+      if (e.sources.length !== 1) throw new TickLakeError('INTERNAL', `appended file ${e.path} needs one source range`);
     }
     const ranges = [...op.entries.map((e) => e.sources[0]!), ...op.ranges];
     const offsets = planOffsets(out.offsets, ranges);

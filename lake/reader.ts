@@ -142,7 +142,11 @@ export async function* scanColumns(
   const plan = await planScan(storage, def.name, f);
   for (const { entry, rowGroups } of plan.files) {
     const source = await RangedObject.open(storage, entry.path, entry.bytes);
-    if (!source) throw new TickLakeError('INPUT_INVALID', `live file ${entry.path} is missing from storage`);
+    if (!source) {
+      throw new TickLakeError('MANIFEST_CORRUPT', `live file ${entry.path} is missing from storage`, {
+        details: { path: entry.path },
+      });
+    }
     const all = rowGroups.length === entry.rowGroups.length ? undefined : rowGroups;
     const batches = await decodeParquetRanges(source, { rowGroups: all });
     if (stats) {

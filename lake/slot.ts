@@ -129,7 +129,7 @@ async function readOthers(storage: Storage, dir: string, own: string): Promise<B
     const bytes = await storage.get(key);
     if (bytes === null) continue; // deleted by expiry: that slot is long decided and published
     const parsed = blockSchema.safeParse(JSON.parse(decoder.decode(bytes)));
-    if (!parsed.success) throw new TickLakeError('INPUT_INVALID', `corrupt paxos block ${key}`);
+    if (!parsed.success) throw new TickLakeError('MANIFEST_CORRUPT', `corrupt paxos block ${key}`);
     blocks.push(parsed.data);
   }
   return blocks;

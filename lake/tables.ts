@@ -161,8 +161,8 @@ export function storedSchema(def: TableDef): StoredSchema {
 }
 
 function schemaError(table: string, message: string): TickLakeError {
-  return new TickLakeError('INPUT_INVALID', `table ${table}: incompatible schema change: ${message}`, {
-    details: { reason: 'schema_incompatible', table },
+  return new TickLakeError('SCHEMA_INCOMPATIBLE', `table ${table}: incompatible schema change: ${message}`, {
+    details: { table },
   });
 }
 

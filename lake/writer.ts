@@ -174,16 +174,16 @@ export class LakeWriter {
     const stale = entries.find((e) => this.now() - e.addedAt > maxAge);
     if (stale) {
       throw new TickLakeError(
-        'UPSTREAM_UNAVAILABLE',
+        'STALE_UPLOAD',
         `upload ${stale.path} is older than ${maxAge} ms: rewrite it before committing`,
         {
-          details: { reason: 'stale_upload', path: stale.path },
+          details: { path: stale.path },
         },
       );
     }
     for (const e of entries) {
       if (!e.path.startsWith(`${def.name}/`))
-        throw new TickLakeError('INPUT_INVALID', `file ${e.path} is not in table ${def.name}`);
+        throw new TickLakeError('INTERNAL', `file ${e.path} is not in table ${def.name}`);
     }
     return commitOp(
       this.storage,

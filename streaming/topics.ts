@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import type { Config } from '../core/config.ts';
+import { TickLakeError } from '../core/errors.ts';
 
 // kafkajs is CommonJS and Node's ESM loader can't see this named export: take it from the default export.
 const { ConfigResourceTypes } = kafkajs;
@@ -182,7 +183,9 @@ async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000
   for (;;) {
     const meta = await admin.fetchTopicMetadata({ topics });
     if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
-    if (Date.now() > deadline) throw new Error(`topics without a leader after ${timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      throw new TickLakeError('UPSTREAM_UNAVAILABLE', `topics without a leader after ${timeoutMs} ms`);
+    }
     await sleep(100);
   }
 }

@@ -1,5 +1,6 @@
 import { createConnection, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TickLakeError } from '../../core/errors.ts';
 
 /** True when something accepts TCP connections on host:port. */
 export function tcpOpen(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
@@ -44,8 +45,9 @@ export async function waitFor(
   const interval = opts.intervalMs ?? 250;
   while (Date.now() < deadline) {
     if (await check()) return;
-    if (opts.alive && !(await opts.alive())) throw new Error(`${what}: process exited before becoming healthy`);
+    if (opts.alive && !(await opts.alive()))
+      throw new TickLakeError('SERVICE_UNHEALTHY', `${what}: process exited before becoming healthy`);
     await sleep(interval);
   }
-  throw new Error(`${what}: not healthy after ${Math.round(opts.timeoutMs / 1000)}s`);
+  throw new TickLakeError('SERVICE_UNHEALTHY', `${what}: not healthy after ${Math.round(opts.timeoutMs / 1000)}s`);
 }

@@ -31,7 +31,12 @@ export function shiftedStackProfile(offset: number, stateDir: string): ConfigInp
     temporal: { address: `127.0.0.1:${ports.temporalPort}` },
     s3: { endpoint: `http://127.0.0.1:${ports.s3Port}` },
     bigquery: { apiEndpoint: `http://127.0.0.1:${ports.bigqueryPort}` },
-    metrics: { port: 9464 + offset },
+    metrics: {
+      workerPort: 9464 + offset,
+      processPort: 9465 + offset,
+      sinkPort: 9466 + offset,
+      ingestPort: 9467 + offset,
+    },
     dashboard: { port: 3000 + offset },
   };
 }

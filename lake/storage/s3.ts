@@ -48,7 +48,8 @@ export class S3Storage implements Storage {
     this.client = opts.client ?? s3ClientFromConfig(s3);
     this.bucket = s3.bucket;
     this.prefix = opts.prefix ?? '';
-    if (this.prefix && !this.prefix.endsWith('/')) throw new Error(`S3 prefix must end with '/': ${this.prefix}`);
+    if (this.prefix && !this.prefix.endsWith('/'))
+      throw new TickLakeError('CONFIG_INVALID', `S3 prefix must end with '/': ${this.prefix}`);
     this.atomicPutIfAbsent = opts.atomicPutIfAbsent ?? false;
     this.partSize = Math.max(5 * 1024 * 1024, opts.partSizeBytes ?? 8 * 1024 * 1024);
     this.multipartThreshold = opts.multipartThresholdBytes ?? 16 * 1024 * 1024;

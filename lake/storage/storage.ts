@@ -1,3 +1,4 @@
+import { TickLakeError } from '../../core/errors.ts';
 /**
  * The object store the lake lives in: S3 in production, a directory for unit tests and embedded use.
  * Keys are `/`-separated and relative to the backend's root (bucket + prefix, or directory).
@@ -51,13 +52,13 @@ export function bodyBytes(body: Uint8Array | string): Uint8Array {
 
 export function checkRange(start: number, end: number): void {
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start) {
-    throw new Error(`invalid byte range [${start}, ${end})`);
+    throw new TickLakeError('INTERNAL', `invalid byte range [${start}, ${end})`);
   }
 }
 
 export function checkKey(key: string): string {
   if (key === '' || key.startsWith('/') || key.split('/').some((p) => p === '..' || p === '.')) {
-    throw new Error(`invalid object key: ${JSON.stringify(key)}`);
+    throw new TickLakeError('INTERNAL', `invalid object key: ${JSON.stringify(key)}`);
   }
   return key;
 }

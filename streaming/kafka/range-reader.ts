@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { TickLakeError } from '../../core/errors.ts';
 
 /**
  * Reads offsets [from, to) of one partition. kafkajs has no manual assignment, so this joins a throwaway group,
@@ -49,7 +50,13 @@ export async function readPartitionRange(
       done,
       new Promise<void>((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error(`reading ${opts.topic}[${opts.partition}] ${opts.from}..${opts.to} timed out`)),
+          () =>
+            reject(
+              new TickLakeError(
+                'UPSTREAM_UNAVAILABLE',
+                `reading ${opts.topic}[${opts.partition}] ${opts.from}..${opts.to} timed out`,
+              ),
+            ),
           opts.timeoutMs ?? 120_000,
         );
       }),

@@ -37,7 +37,7 @@ export class EncoderPool {
   }
 
   encode(slot: number, table: TableName, block: RecordBlock, range: SourceRange, opts: EncodeRequest['opts'] = {}) {
-    if (this.closed) return Promise.reject(new Error('encoder pool is closed'));
+    if (this.closed) return Promise.reject(new TickLakeError('INTERNAL', 'encoder pool is closed'));
     const w = this.thread(slot % this.size);
     const id = this.nextId++;
     return new Promise<EncodedBlock>((resolve, reject) => {
@@ -90,10 +90,10 @@ export class EncoderPool {
       if (!p) return;
       entry.pending.delete(res.id);
       if (res.ok) p.resolve(res.result);
-      else p.reject(new Error(`encoding a block failed: ${res.message}`));
+      else p.reject(new TickLakeError('INTERNAL', `encoding a block failed: ${res.message}`));
     });
     worker.on('error', (err) => fail(err));
-    worker.on('exit', (code) => fail(new Error(`encoder thread exited (${code})`)));
+    worker.on('exit', (code) => fail(new TickLakeError('INTERNAL', `encoder thread exited (${code})`)));
     this.workers[i] = entry;
     return entry;
   }

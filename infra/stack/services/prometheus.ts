@@ -2,13 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../../core/config.ts';
+import { METRICS_ROLES, metricsPortFor } from '../../metrics-server.ts';
 import { httpOk } from '../health.ts';
 import type { StackService } from '../service.ts';
 
 /** Scrape targets: Temporal's own metrics and every ticklake process's /metrics (one port per process kind). */
 export function prometheusConfig(config: Config): string {
   const s = config.stack;
-  const app = Array.from({ length: 8 }, (_, i) => `'127.0.0.1:${config.metrics.port + i}'`).join(', ');
+  const ports = METRICS_ROLES.map((role) => metricsPortFor(config, role).port);
+  const app = [...new Set(ports)].map((p) => `'127.0.0.1:${p}'`).join(', ');
   return `# Written by \`ticklake stack up\`; edits are overwritten.
 global:
   scrape_interval: 5s

@@ -79,7 +79,7 @@ describe('compaction with DuckDB', () => {
     await writer.commit(v2, await writer.writeFile(v2, makeTicks(20, { seq0: 20 }), range(20, 39)));
     const seq = (await loadSnapshot(storage, 'raw'))!.seq;
     const err = await compactPartition(storage, rawTable, P).catch((e: unknown) => e);
-    expect(isTickLakeError(err) && err.code).toBe('INPUT_INVALID');
+    expect(isTickLakeError(err) && err.code).toBe('SCHEMA_INCOMPATIBLE');
     expect(String(err)).toMatch(/venue/);
     expect((await loadSnapshot(storage, 'raw'))!.seq).toBe(seq);
   });
@@ -161,7 +161,7 @@ describe('compaction with DuckDB', () => {
     const [gone] = await snapshotFiles(fs, (await loadSnapshot(fs, 'raw'))!);
     await fs.delete(gone!.path);
     const err = await compactPartition(storage, rawTable, P, { workDir: work }).catch((e: unknown) => e);
-    expect(isTickLakeError(err) && err.code).toBe('INPUT_INVALID');
+    expect(isTickLakeError(err) && err.code).toBe('MANIFEST_CORRUPT');
     expect(String(err)).toMatch(/missing from storage/);
     expect(await readdir(work)).toEqual([]);
 

@@ -66,7 +66,8 @@ describe('lake writer', () => {
     const entries = await lake.writeFile(rawTable, makeTicks(5), r0);
     now += 120_000;
     const err = await lake.commit(rawTable, entries).catch((e: unknown) => e);
-    expect(isTickLakeError(err, 'UPSTREAM_UNAVAILABLE')).toBe(true);
+    expect(isTickLakeError(err, 'STALE_UPLOAD')).toBe(true);
+    expect((err as { retryable: boolean }).retryable).toBe(true);
     expect(await loadSnapshot(t.storage, 'raw')).toBeNull();
   });
 
