@@ -1,10 +1,14 @@
 import { createHealthActivities, type HealthDeps } from './health.ts';
+import { createLakeActivities, type LakeActivityDeps } from './lake.ts';
 
 /** Every activity the worker registers, built from the clients the worker owns. */
-export type ActivityDeps = HealthDeps;
+export interface ActivityDeps extends HealthDeps {
+  lake: LakeActivityDeps;
+}
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createHealthActivities(deps),
+    ...createLakeActivities(deps.lake),
   };
 }

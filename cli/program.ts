@@ -4,6 +4,7 @@ import { registerDemoCommand } from './demo-command.ts';
 import { registerIngestCommand } from './ingest-command.ts';
 import { registerLakeCommand } from './lake-command.ts';
 import { registerProcessCommand } from './process-command.ts';
+import { registerSchedulesCommand } from './schedules-command.ts';
 import { registerSinkCommand } from './sink-command.ts';
 import { registerTopicsCommand } from './topics-command.ts';
 import { registerStackCommand } from './stack-command.ts';
@@ -25,5 +26,6 @@ export function buildProgram(): Command {
   registerProcessCommand(program);
   registerSinkCommand(program);
   registerLakeCommand(program);
+  registerSchedulesCommand(program);
   return program;
 }

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { BigQuery } from '@google-cloud/bigquery';
+import { Client, Connection } from '@temporalio/client';
 import { OAuth2Client } from 'google-auth-library';
 import { Kafka, logLevel, type logCreator } from 'kafkajs';
 import type { Config } from '../core/config.ts';
@@ -66,4 +67,11 @@ function emulatorAuth(): OAuth2Client {
   const auth = new OAuth2Client();
   auth.setCredentials({ access_token: 'emulator', expiry_date: Date.now() + 365 * 24 * 3600 * 1000 });
   return auth;
+}
+
+/** A Temporal client on the configured namespace; `close()` closes its connection. */
+export async function temporalClient(config: Config): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 5_000 });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  return { client, close: () => connection.close() };
 }

@@ -252,21 +252,52 @@ export async function compactPartition(
   };
 }
 
+export interface CompactionCandidate {
+  partition: string;
+  files: number;
+  smallFiles: number;
+  bytes: number;
+  rows: number;
+}
+
+/**
+ * The partitions worth compacting: ended before `beforeUs` (default: all) and holding at least `minFiles` (default 2)
+ * files below the small-file size. What `compactTable` and the batch layer's sweep both act on.
+ */
+export async function compactionCandidates(
+  storage: Storage,
+  def: TableDef,
+  opts: CompactionOptions & { beforeUs?: number } = {},
+): Promise<CompactionCandidate[]> {
+  const snap = await loadSnapshot(storage, def.name);
+  if (!snap) return [];
+  const small = opts.smallFileBytes ?? Math.floor((opts.targetBytes ?? DEFAULT_TARGET_BYTES) * 0.75);
+  const out: CompactionCandidate[] = [];
+  for (const ref of await snapshotPartitions(storage, snap)) {
+    if (opts.beforeUs !== undefined && partitionRange(ref.partition).endUs > opts.beforeUs) continue;
+    const files = await loadPartition(storage, ref);
+    const smallFiles = files.filter((f) => f.bytes < small).length;
+    if (smallFiles < (opts.minFiles ?? 2)) continue;
+    out.push({
+      partition: ref.partition,
+      files: files.length,
+      smallFiles,
+      bytes: files.reduce((n, f) => n + f.bytes, 0),
+      rows: files.reduce((n, f) => n + f.rows, 0),
+    });
+  }
+  return out;
+}
+
 /** Compacts every partition that has small files and ended before `beforeUs` (default: all). */
 export async function compactTable(
   storage: Storage,
   def: TableDef,
   opts: CompactionOptions & { beforeUs?: number } = {},
 ): Promise<CompactionResult[]> {
-  const snap = await loadSnapshot(storage, def.name);
-  if (!snap) return [];
-  const small = opts.smallFileBytes ?? Math.floor((opts.targetBytes ?? DEFAULT_TARGET_BYTES) * 0.75);
   const out: CompactionResult[] = [];
-  for (const ref of await snapshotPartitions(storage, snap)) {
-    if (opts.beforeUs !== undefined && partitionRange(ref.partition).endUs > opts.beforeUs) continue;
-    const files = await loadPartition(storage, ref);
-    if (files.filter((f) => f.bytes < small).length < (opts.minFiles ?? 2)) continue;
-    out.push(await compactPartition(storage, def, ref.partition, opts));
+  for (const c of await compactionCandidates(storage, def, opts)) {
+    out.push(await compactPartition(storage, def, c.partition, opts));
   }
   return out;
 }

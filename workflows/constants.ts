@@ -1,4 +1,53 @@
-/** Workflow ids and names in one place, so clients, schedules and docs never spell them twice. */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/**
+ * Workflow ids, search attributes and schedule ids in one place, so the worker, clients, schedules, the local stack
+ * and docs never spell them twice. Ids read as what the run did (`compact/raw/2026-11-20/14`), so the Temporal UI's
+ * list answers "what was compacted when" by itself; search attributes answer it by query
+ * (`TicklakeTable = "raw" AND TicklakeOutcome = "failed"`).
+ */
 export const WORKFLOW_IDS = {
   healthCheck: (requestId: string) => `health-check/${requestId}`,
+  compactionSweep: (runKey: string) => `compaction-sweep/${runKey}`,
+  /** `partition` is the lake's `dt=YYYY-MM-DD/hour=HH`; the id reads `compact/raw/2026-11-20/14`. */
+  compactPartition: (table: string, partition: string) => {
+    const p = partitionParts(partition);
+    return p ? `compact/${table}/${p.day}/${p.hour}` : `compact/${table}/${partition}`;
+  },
+  vacuum: (runKey: string) => `vacuum/${runKey}`,
 } as const;
+
+/** The day and hour of a lake partition path (`dt=YYYY-MM-DD/hour=HH`), or undefined for anything else. */
+export function partitionParts(partition: string): { day: string; hour: string } | undefined {
+  const m = /^dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})$/.exec(partition);
+  return m ? { day: m[1]!, hour: m[2]! } : undefined;
+}
+
+export const SEARCH_ATTRIBUTES = {
+  table: defineSearchAttributeKey('TicklakeTable', SearchAttributeType.KEYWORD),
+  /** The lake partition as the lake writes it, `dt=YYYY-MM-DD/hour=HH`. */
+  partition: defineSearchAttributeKey('TicklakePartition', SearchAttributeType.KEYWORD),
+  /** The partition's day, so the UI can filter a date range. */
+  date: defineSearchAttributeKey('TicklakeDate', SearchAttributeType.DATETIME),
+  /** What the run ended with: compacted, noop, conflict, nothing_to_do, vacuumed, failed. */
+  outcome: defineSearchAttributeKey('TicklakeOutcome', SearchAttributeType.KEYWORD),
+} as const;
+
+/** `temporal server start-dev --search-attribute` / `temporal operator search-attribute create --type` names. */
+export const SEARCH_ATTRIBUTE_CLI_TYPES: Record<string, string> = {
+  [SearchAttributeType.KEYWORD]: 'Keyword',
+  [SearchAttributeType.DATETIME]: 'Datetime',
+  [SearchAttributeType.TEXT]: 'Text',
+  [SearchAttributeType.INT]: 'Int',
+  [SearchAttributeType.DOUBLE]: 'Double',
+  [SearchAttributeType.BOOL]: 'Bool',
+  [SearchAttributeType.KEYWORD_LIST]: 'KeywordList',
+};
+
+/** `Name=Type` pairs for every ticklake search attribute, as the Temporal CLI takes them. */
+export function searchAttributeFlags(): string[] {
+  return Object.values(SEARCH_ATTRIBUTES).map((k) => `${k.name}=${SEARCH_ATTRIBUTE_CLI_TYPES[k.type]}`);
+}
+
+/** The lake tables the batch layer maintains (lake/tables.ts declares them; a unit test keeps the two equal). */
+export const LAKE_TABLES = ['raw', 'enriched', 'bars', 'alerts'] as const;

@@ -1,2 +1,4 @@
 // Everything the worker bundles into Temporal's workflow sandbox: workflows only, no activities or I/O.
+export { compactionSweepWorkflow, compactPartitionWorkflow } from './compaction.ts';
 export { healthCheckWorkflow } from './health-check.ts';
+export { vacuumWorkflow } from './vacuum.ts';

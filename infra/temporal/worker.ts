@@ -2,7 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.ts';
 import type { Config } from '../../core/config.ts';
-import { bigqueryClient, kafkaClient, s3Client } from '../clients.ts';
+import { closeDuckDb, configureDuckDb } from '../../lake/duckdb.ts';
+import { bigqueryClient, kafkaClient, lakeStorage, s3Client } from '../clients.ts';
+import { withTemporalFailures } from './failures.ts';
 
 const WORKFLOWS = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -24,21 +26,28 @@ export async function createWorker(config: Config): Promise<{ worker: Worker; cl
   quietRuntime();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const s3 = s3Client(config);
+  const storage = lakeStorage(config);
+  await configureDuckDb({ threads: config.compaction.duckdbThreads, memoryLimit: config.compaction.duckdbMemoryLimit });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: WORKFLOWS,
-    activities: createActivities({
-      kafka: kafkaClient(config, 'ticklake-worker'),
-      s3,
-      bigquery: bigqueryClient(config),
-    }),
+    activities: withTemporalFailures(
+      createActivities({
+        kafka: kafkaClient(config, 'ticklake-worker'),
+        s3,
+        bigquery: bigqueryClient(config),
+        lake: { storage, targetBytes: config.compaction.targetMb * 1024 * 1024 },
+      }),
+    ),
   });
   return {
     worker,
     close: async () => {
       s3.destroy();
+      storage.client.destroy();
+      await closeDuckDb();
       await connection.close();
     },
   };

@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../cli/program.ts';
 import { configPaths, envNameFor, loadConfig } from '../../core/config.ts';
+import { searchAttributeFlags } from '../../workflows/constants.ts';
 
 /**
  * No Docker engine runs here, so docker-compose.yml is kept honest by reading it: the platform's services are
@@ -36,6 +37,7 @@ describe('docker-compose.yml', () => {
       'kafka',
       'postgresql',
       'temporal',
+      'temporal-init',
       'temporal-ui',
       'minio',
       'minio-init',
@@ -113,6 +115,15 @@ describe('docker-compose.yml', () => {
     const major = readFileSync(`${root}.nvmrc`, 'utf8').trim().split('.')[0];
     expect(dockerfile).toMatch(new RegExp(`^FROM node:${major}-`, 'm'));
     expect(existsSync(`${root}infra/compose/prometheus.yml`)).toBe(true);
+  });
+
+  it('registers every search attribute the workflows set, before any app container starts', () => {
+    const init = JSON.stringify(services['temporal-init']!.entrypoint);
+    // `$${a%%=*}` in the file is compose's escape for the shell's `${a%%=*}`: the loop reads Name=Type pairs.
+    for (const flag of searchAttributeFlags()) expect(init).toContain(flag);
+    for (const [name, s] of appServices) {
+      expect(s.depends_on?.['temporal-init']?.condition, name).toBe('service_completed_successfully');
+    }
   });
 
   it('keeps secrets out of the file: credentials come from the environment with local defaults only', () => {

@@ -4,6 +4,7 @@ import { Connection } from '@temporalio/client';
 import { goInstall } from '../toolchain.ts';
 import type { StackService } from '../service.ts';
 import { httpOk } from '../health.ts';
+import { searchAttributeFlags } from '../../../workflows/constants.ts';
 
 const MODULE = 'github.com/temporalio/cli/cmd/temporal';
 
@@ -43,6 +44,9 @@ export const temporalService: StackService = {
         'warn',
         '--log-format',
         'json',
+        // Registered at start (the dev server keeps them in its SQLite file; re-registering is a no-op), so the
+        // UI can filter runs by table, partition, date and outcome from the first run on.
+        ...searchAttributeFlags().flatMap((f) => ['--search-attribute', f]),
       ],
       cwd: home,
     };

@@ -1,0 +1,50 @@
+import type { CompactionSweepInput } from './compaction.ts';
+import { WORKFLOW_IDS } from './constants.ts';
+import type { VacuumInput } from './vacuum.ts';
+
+/**
+ * The batch layer's schedules, declared once: `ticklake schedules apply` makes the server's schedules equal to
+ * this list (creating, updating, and deleting `ticklake-*` schedules no longer listed), and `npm start` applies it.
+ *
+ * Overlap: SKIP everywhere. A sweep still running when the next is due is catching up on everything closed, so a
+ * second one would only compete for the same partitions; the skipped run's work is done by the running one.
+ * Catch-up window: after the server was down, one late run covers everything missed (each run sweeps all closed
+ * partitions, not one period's), so the window only decides whether a run is worth starting late at all: an hour
+ * for the hourly jobs, a day for the daily one.
+ */
+export interface ScheduleDef {
+  id: string;
+  description: string;
+  workflowType: string;
+  /** Temporal appends the run's scheduled time to it. */
+  workflowId: string;
+  args: unknown[];
+  spec: { intervals?: Array<{ every: string; offset?: string }>; cronExpressions?: string[] };
+  catchupWindow: string;
+}
+
+export const SCHEDULE_PREFIX = 'ticklake-';
+
+export function batchSchedules(): ScheduleDef[] {
+  return [
+    {
+      id: `${SCHEDULE_PREFIX}compaction-sweep`,
+      description: 'Compact closed lake partitions with small files (every table)',
+      workflowType: 'compactionSweepWorkflow',
+      workflowId: WORKFLOW_IDS.compactionSweep('scheduled'),
+      args: [{} satisfies CompactionSweepInput],
+      // Five minutes past the hour: the hour that just ended is past the processor's lateness and the sink's flush.
+      spec: { intervals: [{ every: '1h', offset: '5m' }] },
+      catchupWindow: '1h',
+    },
+    {
+      id: `${SCHEDULE_PREFIX}vacuum`,
+      description: 'Expire old lake snapshots and remove unreferenced files (24 h grace)',
+      workflowType: 'vacuumWorkflow',
+      workflowId: WORKFLOW_IDS.vacuum('scheduled'),
+      args: [{} satisfies VacuumInput],
+      spec: { cronExpressions: ['30 3 * * *'] },
+      catchupWindow: '1d',
+    },
+  ];
+}
