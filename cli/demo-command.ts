@@ -3,7 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { temporalClient } from '../infra/clients.ts';
 import { stackDown, stackUp } from '../infra/stack/stack.ts';
+import { applySchedules } from '../infra/temporal/schedules.ts';
 import { demoPipeline, type PipelineProcess } from './pipeline.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 import { formatStatus } from './stack-command.ts';
@@ -23,6 +25,15 @@ export function registerDemoCommand(program: Command): void {
       const statuses = await stackUp({ config, progress: progressLine });
       process.stdout.write(formatStatus(statuses) + '\n');
       mkdirSync(join(config.stack.stateDir, 'demo'), { recursive: true });
+      // The batch layer's schedules, as `ticklake schedules apply` would set them (idempotent).
+      const temporal = await temporalClient(config);
+      try {
+        for (const ch of await applySchedules(temporal.client, config.temporal.taskQueue)) {
+          progressLine(`[demo] schedule ${ch.id}: ${ch.action}`);
+        }
+      } finally {
+        await temporal.close();
+      }
       // Children get the same profile and config file as we have.
       const globals = cmd.optsWithGlobals<{ config?: string; profile?: string }>();
       const prefixArgs = [

@@ -5,6 +5,7 @@ import type { Config } from '../../core/config.ts';
 import { closeDuckDb, configureDuckDb } from '../../lake/duckdb.ts';
 import { bigqueryClient, kafkaClient, lakeStorage, s3Client } from '../clients.ts';
 import { withTemporalFailures } from './failures.ts';
+import { ensureSearchAttributes } from './search-attributes.ts';
 
 const WORKFLOWS = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -25,6 +26,7 @@ function quietRuntime(): void {
 export async function createWorker(config: Config): Promise<{ worker: Worker; close: () => Promise<void> }> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  await ensureSearchAttributes(connection, config.temporal.namespace);
   const s3 = s3Client(config);
   const storage = lakeStorage(config);
   await configureDuckDb({ threads: config.compaction.duckdbThreads, memoryLimit: config.compaction.duckdbMemoryLimit });
