@@ -3,7 +3,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { BAR_DEFAULTS } from './bars.ts';
+import { DEDUPE_DEFAULTS } from './dedupe.ts';
 import { deepMerge } from './deep-merge.ts';
+import { UNKNOWN_SYMBOL_POLICIES } from './pipeline.ts';
+import { listOf } from './schemas/list.ts';
+import { DEFAULT_VALIDATION_LIMITS } from './validate.ts';
 import { TickLakeError } from './errors.ts';
 
 /**
@@ -12,16 +17,7 @@ import { TickLakeError } from './errors.ts';
  * docker-compose.yml and docs are derived from this file, never typed by hand elsewhere.
  */
 const port = z.coerce.number().int().min(1).max(65535);
-const csv = z.preprocess(
-  (v) =>
-    typeof v === 'string'
-      ? v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : v,
-  z.array(z.string().min(1)).min(1),
-);
+const csv = listOf(z.string().min(1)).refine((l) => l.length > 0, 'at least one value');
 const bool = z.preprocess((v) => (typeof v === 'string' ? /^(1|true|yes|on)$/i.test(v) : v), z.boolean());
 
 const cacheHome = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
@@ -87,21 +83,42 @@ export const configSchema = z.object({
   processor: z
     .object({
       groupId: z.string().default('ticklake-processor'),
-      dedupeCapacity: z.coerce.number().int().positive().default(50_000),
+      // Defaults of the core's own options, so the core and config cannot disagree.
+      dedupeCapacity: z.coerce.number().int().positive().default(DEDUPE_DEFAULTS.capacity),
       dedupeWindowMs: z.coerce
         .number()
         .int()
         .positive()
-        .default(10 * 60_000),
-      outOfOrdernessMs: z.coerce.number().int().nonnegative().default(2_000),
-      allowedLatenessMs: z.coerce.number().int().nonnegative().default(60_000),
+        .default(DEDUPE_DEFAULTS.windowUs / 1000),
+      outOfOrdernessMs: z.coerce
+        .number()
+        .int()
+        .nonnegative()
+        .default(BAR_DEFAULTS.outOfOrdernessUs / 1000),
+      allowedLatenessMs: z.coerce
+        .number()
+        .int()
+        .nonnegative()
+        .default(BAR_DEFAULTS.allowedLatenessUs / 1000),
       /** A state snapshot rides in the transaction at most this often; recovery replays what came after it. */
       snapshotIntervalMs: z.coerce.number().int().positive().default(10_000),
       /** Event time may lead the record's Kafka timestamp by this much before it is dead-lettered. */
-      maxAheadMs: z.coerce.number().int().nonnegative().default(60_000),
+      maxAheadMs: z.coerce
+        .number()
+        .int()
+        .nonnegative()
+        .default((DEFAULT_VALIDATION_LIMITS.maxAheadUs ?? 0) / 1000),
       /** Event time may trail the record's Kafka timestamp by this much (0 = no limit, for replays). */
-      maxBehindMs: z.coerce.number().int().nonnegative().default(0),
-      maxPayloadBytes: z.coerce.number().int().positive().default(16_384),
+      maxBehindMs: z.coerce
+        .number()
+        .int()
+        .nonnegative()
+        .default((DEFAULT_VALIDATION_LIMITS.maxBehindUs ?? 0) / 1000),
+      maxPayloadBytes: z.coerce.number().int().positive().default(DEFAULT_VALIDATION_LIMITS.maxBytes),
+      /** A valid tick of a symbol the symbol master lacks: `accept` (enriched with nulls) or `dlq` (dead-lettered). */
+      unknownSymbols: z.enum(UNKNOWN_SYMBOL_POLICIES).default('accept'),
+      /** Warn (log + metric) when more than this share of a window of input records is dead-lettered. */
+      dlqWarnShare: z.coerce.number().min(0).max(1).default(0.1),
     })
     .prefault({}),
   sink: z

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { TickLakeError } from '../core/errors.ts';
-import { manifestPrefix, sourceRangeSchema, type SourceRange } from './layout.ts';
+import { compareRanges, manifestPrefix, sourceRangeSchema, type SourceRange } from './layout.ts';
 import { decideSlot } from './slot.ts';
 import type { Storage } from './storage/storage.ts';
 import { checkEvolution, storedSchemaSchema, type StoredSchema } from './tables.ts';
@@ -347,15 +347,7 @@ export function planOffsets(
   const next = { ...offsets };
   const distinct = new Map<string, SourceRange>();
   for (const r of ranges) distinct.set(rangeId(r), r);
-  const sorted = [...distinct.values()].sort((a, b) =>
-    a.topic !== b.topic
-      ? a.topic < b.topic
-        ? -1
-        : 1
-      : a.partition !== b.partition
-        ? a.partition - b.partition
-        : Number(BigInt(a.startOffset) - BigInt(b.startOffset)),
-  );
+  const sorted = [...distinct.values()].sort(compareRanges);
   const accepted = new Set<string>();
   const skipped: SourceRange[] = [];
   const gaps: CommitResult['gaps'] = [];

@@ -4,7 +4,7 @@ import type { Logger } from '../../../core/logger.ts';
 import type { Tick } from '../../../core/schemas/tick.ts';
 import type { SourceRecord } from '../source.ts';
 import type { FeedAdapter, SessionContext } from './adapter.ts';
-import { backoffDelay } from './options.ts';
+import { backoffDelay } from '../../../core/retry.ts';
 import type { Redactor } from './redact.ts';
 import { describeError } from './redact.ts';
 

@@ -18,7 +18,7 @@ import { topicName } from '../../../streaming/topics.ts';
 import { uniqueName } from '../../support/ids.ts';
 import { readTopic, waitForCaughtUp, type ReadMessage } from '../../support/kafka.ts';
 import { latestBars, offlinePipeline } from '../../support/pipeline-oracle.ts';
-import { pipelineOptionsFrom } from '../../../streaming/processor/pipeline.ts';
+import { pipelineOptionsFrom } from '../../../core/pipeline.ts';
 
 const prefix = `${uniqueName('pipe')}.`;
 const config = loadConfig({

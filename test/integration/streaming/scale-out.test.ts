@@ -13,7 +13,7 @@ import { topicName } from '../../../streaming/topics.ts';
 import { uniqueName } from '../../support/ids.ts';
 import { fenceTransactionalId, readTopic, waitForCaughtUp } from '../../support/kafka.ts';
 import { latestBars, offlinePipeline } from '../../support/pipeline-oracle.ts';
-import { pipelineOptionsFrom } from '../../../streaming/processor/pipeline.ts';
+import { pipelineOptionsFrom } from '../../../core/pipeline.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/ticklake.mjs', import.meta.url));
 const prefix = `${uniqueName('scale')}.`;
