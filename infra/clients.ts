@@ -3,7 +3,7 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { OAuth2Client } from 'google-auth-library';
 import { Kafka, logLevel, type logCreator } from 'kafkajs';
 import type { Config } from '../core/config.ts';
-import { createLogger, type LogLevel } from '../core/logger.ts';
+import { createLogger, type LogLevel } from './logger.ts';
 import { S3Storage, s3ClientFromConfig } from '../lake/storage/s3.ts';
 
 /** The one place each external client is built from config, so every process talks to the same endpoints. */

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Logger } from '../core/logger.ts';
+import type { Logger } from '../infra/logger.ts';
 import type { SourceRecord } from './sources/source.ts';
 import { HEARTBEAT_KEY, heartbeatValue } from '../core/schemas/heartbeat.ts';
 import { TickLakeError } from '../core/errors.ts';

@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../../core/config.ts';
 import { DlqShareMonitor } from '../../core/dlq-share.ts';
 import { TickLakeError } from '../../core/errors.ts';
-import type { Logger } from '../../core/logger.ts';
+import type { Logger } from '../../infra/logger.ts';
 import {
   checkpointRefSchema,
   emptyOutputs,

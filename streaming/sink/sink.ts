@@ -3,7 +3,7 @@ import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../core/config.ts';
 import { mapLimit } from '../../core/lanes.ts';
-import type { Logger } from '../../core/logger.ts';
+import type { Logger } from '../../infra/logger.ts';
 import { retryWithBackoff } from '../../core/retry.ts';
 import { nowUs } from '../../core/schemas/tick.ts';
 import type { FileEntry } from '../../lake/manifest.ts';
