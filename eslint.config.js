@@ -1,6 +1,49 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Libraries and built-ins that do I/O or hold process state: none of them in pure code or workflows. */
+const IO_LIBRARIES = [
+  'node:*',
+  'fs',
+  'fs/*',
+  'os',
+  'path',
+  'crypto',
+  'net',
+  'http',
+  'https',
+  'child_process',
+  'worker_threads',
+  'kafkajs',
+  '@aws-sdk/*',
+  '@google-cloud/*',
+  '@temporalio/*',
+  '@duckdb/*',
+  'prom-client',
+  'ws',
+  'yaml',
+  'csv-parse',
+  'csv-parse/*',
+  'parquet-wasm',
+  'parquet-wasm/*',
+];
+
+/** Pure modules outside core/ (the lint rules below hold them; test/unit/lint.test.ts proves the rules bite). */
+const LAKE_PURE_MODULES = [
+  'lake/layout.ts',
+  'lake/tables.ts',
+  'lake/order.ts',
+  'lake/manifest/format.ts',
+  'lake/manifest/plan.ts',
+];
+/** Workflows may use the workflow SDK and nothing else that does I/O. */
+const WORKFLOW_BANNED = [
+  ...IO_LIBRARIES.filter((p) => p !== '@temporalio/*'),
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/activity',
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'reports/', 'dist/', 'coverage/'] },
   js.configs.recommended,
@@ -14,20 +57,91 @@ export default tseslint.config(
     },
   },
   {
-    // Workflows run in Temporal's deterministic sandbox: no Node built-ins, no I/O.
+    // Workflows run in Temporal's deterministic sandbox: no Node built-ins, no I/O libraries, no lake code.
+    // Activities are imported as types only (proxyActivities<typeof activities>).
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'crypto', 'kafkajs', '@aws-sdk/*'] }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: WORKFLOW_BANNED, message: 'workflows orchestrate activities; I/O belongs in activities/' },
+            {
+              group: ['**/lake/**', '**/streaming/**', '**/infra/**', '**/cli/**', '**/warehouse/**'],
+              message: 'workflows import no edge code',
+            },
+            { group: ['**/activities/**'], allowTypeImports: true, message: 'import activities as types only' },
+          ],
+        },
+      ],
     },
   },
   {
-    // The pure core imports no edge: no Kafka, S3, BigQuery, Temporal or file system.
-    files: ['core/**/*.ts'],
-    ignores: ['core/config.ts', 'core/metrics.ts', 'core/logger.ts'],
+    // The lake's pure parts (layout, table definitions, row order, manifest format and offset planning): both
+    // layers call them, so they import no I/O library, no edge folder, and none of the lake's I/O modules.
+    files: LAKE_PURE_MODULES,
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: ['node:fs', 'node:net', 'node:http', 'kafkajs', '@aws-sdk/*', '@google-cloud/*', '@temporalio/*'] },
+        {
+          patterns: [
+            { group: IO_LIBRARIES, message: 'pure modules do no I/O; pass what they need in' },
+            {
+              group: [
+                '**/streaming/**',
+                '**/infra/**',
+                '**/cli/**',
+                '**/activities/**',
+                '**/workflows/**',
+                '**/warehouse/**',
+              ],
+              message: 'pure modules import no edge folder',
+            },
+            {
+              group: [
+                './storage/**',
+                '**/writer.ts',
+                '**/reader.ts',
+                '**/compaction.ts',
+                '**/duckdb*',
+                '**/ranged-object.ts',
+                '**/manifest/store.ts',
+                '**/manifest/commit.ts',
+                '**/manifest/maintenance.ts',
+                '**/slot.ts',
+              ],
+              allowTypeImports: true,
+              message: "the lake's pure modules import only its other pure modules (types aside)",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The pure core: schemas, validation, dedupe, enrichment, bars, the per-partition pipeline, config schema.
+    // Edges (config loading, logger, metrics registry, the shipped CSV's read) live in infra/.
+    files: ['core/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: IO_LIBRARIES, message: 'pure modules do no I/O; pass what they need in' },
+            {
+              group: [
+                '**/lake/**',
+                '**/streaming/**',
+                '**/infra/**',
+                '**/cli/**',
+                '**/activities/**',
+                '**/workflows/**',
+                '**/warehouse/**',
+              ],
+              message: 'the core imports nothing outside core/',
+            },
+          ],
+        },
       ],
     },
   },

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../core/config.ts';
+import { loadConfig } from '../infra/config.ts';
 import { testStackProfile } from '../infra/stack/profile.ts';
 import { commit, loadSnapshot, snapshotKey, snapshotPartitions } from '../lake/manifest.ts';
 import { FsStorage } from '../lake/storage/fs.ts';

@@ -7,7 +7,7 @@
  *   node --import tsx bench/lake-reader.bench.ts [rows 1000000] [runs 7]
  */
 import { randomBytes } from 'node:crypto';
-import { loadConfig } from '../core/config.ts';
+import { loadConfig } from '../infra/config.ts';
 import { testStackProfile } from '../infra/stack/profile.ts';
 import { fromRecordBatch } from '../lake/columns.ts';
 import { decodeParquet } from '../lake/parquet.ts';

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../core/config.ts';
+import { loadConfig } from '../infra/config.ts';
 import { testStackProfile } from '../infra/stack/profile.ts';
 import { stackDown, stackStatus, stackUp } from '../infra/stack/stack.ts';
 

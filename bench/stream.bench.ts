@@ -11,9 +11,10 @@
  */
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig, type Config } from '../core/config.ts';
-import { createLogger } from '../core/logger.ts';
-import { loadShippedReference } from '../core/reference-file.ts';
+import { type Config } from '../core/config.ts';
+import { loadConfig } from '../infra/config.ts';
+import { createLogger } from '../infra/logger.ts';
+import { loadShippedReference } from '../infra/reference-file.ts';
 import { kafkaClient } from '../infra/clients.ts';
 import { testStackProfile } from '../infra/stack/profile.ts';
 import { TickProducer } from '../streaming/producer.ts';

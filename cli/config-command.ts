@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { configPaths, configReference, envNameFor, redactConfig } from '../core/config.ts';
+import { configPaths, envNameFor, redactConfig } from '../core/config.ts';
+import { configReference } from '../core/config-reference.ts';
 import { configFrom } from './shared.ts';
 
 export function registerConfigCommand(program: Command): void {

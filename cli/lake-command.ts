@@ -17,6 +17,14 @@ function parseTime(v: string | undefined): number | undefined {
   return ms * 1000;
 }
 
+interface CatFlags {
+  from?: string;
+  to?: string;
+  symbols?: string;
+  limit: string;
+  all?: boolean;
+}
+
 export function registerLakeCommand(program: Command): void {
   const lake = program.command('lake').description('Read the lake: files, statistics, rows');
   lake
@@ -84,18 +92,20 @@ export function registerLakeCommand(program: Command): void {
     });
   lake
     .command('cat <table>')
-    .description('Rows as NDJSON, pruned by time range and symbols')
+    .description("Rows as NDJSON, pruned by time range and symbols; one per key (a bar's latest revision) unless --all")
     .option('--from <time>', 'inclusive, µs since epoch or ISO-8601')
     .option('--to <time>', 'exclusive')
     .option('--symbols <list>', 'comma-separated')
     .option('--limit <n>', 'at most this many rows', '100')
-    .action(async (table: string, o: { from?: string; to?: string; symbols?: string; limit: string }, cmd: Command) => {
+    .option('--all', 'every stored row: all revisions of a bar, redelivered ticks (default: the latest of each key)')
+    .action(async (table: string, o: CatFlags, cmd: Command) => {
       const def = TABLES[tableName(table)];
       for await (const line of lakeCat(lakeStorage(configFrom(cmd)), def, {
         fromUs: parseTime(o.from),
         toUs: parseTime(o.to),
         symbols: o.symbols?.split(',').map((s) => s.trim()),
         limit: Number(o.limit),
+        all: o.all,
       })) {
         process.stdout.write(line + '\n');
       }

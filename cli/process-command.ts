@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { createLogger } from '../core/logger.ts';
-import { initProcessMetrics } from '../core/metrics.ts';
-import { loadShippedReference } from '../core/reference-file.ts';
+import { createLogger } from '../infra/logger.ts';
+import { initProcessMetrics } from '../infra/metrics.ts';
+import { loadShippedReference } from '../infra/reference-file.ts';
 import { kafkaClient } from '../infra/clients.ts';
 import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { StreamProcessor } from '../streaming/processor/processor.ts';

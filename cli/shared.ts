@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../core/config.ts';
+import { type Config } from '../core/config.ts';
+import { loadConfig } from '../infra/config.ts';
 import { testStackProfile } from '../infra/stack/profile.ts';
 
 /**

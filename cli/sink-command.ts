@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TickLakeError } from '../core/errors.ts';
-import { createLogger } from '../core/logger.ts';
-import { initProcessMetrics } from '../core/metrics.ts';
+import { createLogger } from '../infra/logger.ts';
+import { initProcessMetrics } from '../infra/metrics.ts';
 import { TABLES, type TableName } from '../lake/tables.ts';
 import { kafkaClient, lakeStorage } from '../infra/clients.ts';
 import { startRoleMetricsServer } from '../infra/metrics-server.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { initProcessMetrics } from '../core/metrics.ts';
+import { initProcessMetrics } from '../infra/metrics.ts';
 import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { createWorker } from '../infra/temporal/worker.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';

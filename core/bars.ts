@@ -24,10 +24,13 @@ export * from './bar-fold.ts';
  * snapshot()/restore() at any point continues exactly as an uninterrupted run would.
  */
 
+/** The one set of defaults (config's processor.outOfOrdernessMs / allowedLatenessMs are derived from it). */
+export const BAR_DEFAULTS = Object.freeze({ outOfOrdernessUs: 2_000_000, allowedLatenessUs: 60_000_000 });
+
 export const barAggregatorOptionsSchema = z.object({
   intervalUs: z.number().int().positive().default(BAR_INTERVAL_US),
-  outOfOrdernessUs: z.number().int().nonnegative().default(2_000_000),
-  allowedLatenessUs: z.number().int().nonnegative().default(60_000_000),
+  outOfOrdernessUs: z.number().int().nonnegative().default(BAR_DEFAULTS.outOfOrdernessUs),
+  allowedLatenessUs: z.number().int().nonnegative().default(BAR_DEFAULTS.allowedLatenessUs),
 });
 export type BarAggregatorOptions = z.infer<typeof barAggregatorOptionsSchema>;
 

@@ -1,58 +1,44 @@
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { deepMerge } from './deep-merge.ts';
-import { TickLakeError } from './errors.ts';
+import { BAR_DEFAULTS } from './bars.ts';
+import { DEDUPE_DEFAULTS } from './dedupe.ts';
+import { UNKNOWN_SYMBOL_POLICIES } from './pipeline.ts';
+import { listOf } from './schemas/list.ts';
+import { DEFAULT_VALIDATION_LIMITS } from './validate.ts';
 
 /**
- * One schema for every setting. Each leaf is also settable from the environment as
+ * One schema for every setting (pure: the loader that reads files and the environment is infra/config.ts). Each leaf is also settable from the environment as
  * TICKLAKE_<SECTION>_<KEY> in upper snake case (see envNameFor), so the env names in
  * docker-compose.yml and docs are derived from this file, never typed by hand elsewhere.
  */
 const port = z.coerce.number().int().min(1).max(65535);
-const csv = z.preprocess(
-  (v) =>
-    typeof v === 'string'
-      ? v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : v,
-  z.array(z.string().min(1)).min(1),
-);
+const csv = listOf(z.string().min(1)).refine((l) => l.length > 0, 'at least one value');
 const bool = z.preprocess((v) => (typeof v === 'string' ? /^(1|true|yes|on)$/i.test(v) : v), z.boolean());
-
-const cacheHome = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-const stateHome = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
 
 /** A memory size in DuckDB's syntax ('1GB', '512MiB'): DuckDB settings are validated against it here and in lake/. */
 export const MEMORY_SIZE = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
 
 export const configSchema = z.object({
-  stack: z
-    .object({
-      cacheDir: z.string().default(join(cacheHome, 'ticklake')),
-      stateDir: z.string().default(join(stateHome, 'ticklake')),
-      kafkaVersion: z.string().default('4.1.1'),
-      temporalCliVersion: z.string().default('v1.5.1'),
-      versitygwVersion: z.string().default('v1.7.0'),
-      bigqueryEmulatorVersion: z.string().default('v0.8.1'),
-      kafkaPort: port.default(9092),
-      kafkaControllerPort: port.default(9093),
-      temporalPort: port.default(7233),
-      temporalUiPort: port.default(8233),
-      temporalHttpPort: port.default(7243),
-      temporalMetricsPort: port.default(7244),
-      s3Port: port.default(7070),
-      bigqueryPort: port.default(9050),
-      bigqueryGrpcPort: port.default(9060),
-      prometheusPort: port.default(9090),
-      prometheus: bool.default(true),
-      startTimeoutMs: z.coerce.number().int().positive().default(120_000),
-    })
-    .prefault({}),
+  stack: z.object({
+    // Machine-dependent, so no default here: the loader (infra/config.ts) supplies them from XDG dirs or home.
+    cacheDir: z.string().min(1),
+    stateDir: z.string().min(1),
+    kafkaVersion: z.string().default('4.1.1'),
+    temporalCliVersion: z.string().default('v1.5.1'),
+    versitygwVersion: z.string().default('v1.7.0'),
+    bigqueryEmulatorVersion: z.string().default('v0.8.1'),
+    kafkaPort: port.default(9092),
+    kafkaControllerPort: port.default(9093),
+    temporalPort: port.default(7233),
+    temporalUiPort: port.default(8233),
+    temporalHttpPort: port.default(7243),
+    temporalMetricsPort: port.default(7244),
+    s3Port: port.default(7070),
+    bigqueryPort: port.default(9050),
+    bigqueryGrpcPort: port.default(9060),
+    prometheusPort: port.default(9090),
+    prometheus: bool.default(true),
+    startTimeoutMs: z.coerce.number().int().positive().default(120_000),
+  }),
   kafka: z
     .object({
       brokers: csv.default(['127.0.0.1:9092']),
@@ -87,21 +73,42 @@ export const configSchema = z.object({
   processor: z
     .object({
       groupId: z.string().default('ticklake-processor'),
-      dedupeCapacity: z.coerce.number().int().positive().default(50_000),
+      // Defaults of the core's own options, so the core and config cannot disagree.
+      dedupeCapacity: z.coerce.number().int().positive().default(DEDUPE_DEFAULTS.capacity),
       dedupeWindowMs: z.coerce
         .number()
         .int()
         .positive()
-        .default(10 * 60_000),
-      outOfOrdernessMs: z.coerce.number().int().nonnegative().default(2_000),
-      allowedLatenessMs: z.coerce.number().int().nonnegative().default(60_000),
+        .default(DEDUPE_DEFAULTS.windowUs / 1000),
+      outOfOrdernessMs: z.coerce
+        .number()
+        .int()
+        .nonnegative()
+        .default(BAR_DEFAULTS.outOfOrdernessUs / 1000),
+      allowedLatenessMs: z.coerce
+        .number()
+        .int()
+        .nonnegative()
+        .default(BAR_DEFAULTS.allowedLatenessUs / 1000),
       /** A state snapshot rides in the transaction at most this often; recovery replays what came after it. */
       snapshotIntervalMs: z.coerce.number().int().positive().default(10_000),
       /** Event time may lead the record's Kafka timestamp by this much before it is dead-lettered. */
-      maxAheadMs: z.coerce.number().int().nonnegative().default(60_000),
+      maxAheadMs: z.coerce
+        .number()
+        .int()
+        .nonnegative()
+        .default((DEFAULT_VALIDATION_LIMITS.maxAheadUs ?? 0) / 1000),
       /** Event time may trail the record's Kafka timestamp by this much (0 = no limit, for replays). */
-      maxBehindMs: z.coerce.number().int().nonnegative().default(0),
-      maxPayloadBytes: z.coerce.number().int().positive().default(16_384),
+      maxBehindMs: z.coerce
+        .number()
+        .int()
+        .nonnegative()
+        .default((DEFAULT_VALIDATION_LIMITS.maxBehindUs ?? 0) / 1000),
+      maxPayloadBytes: z.coerce.number().int().positive().default(DEFAULT_VALIDATION_LIMITS.maxBytes),
+      /** A valid tick of a symbol the symbol master lacks: `accept` (enriched with nulls) or `dlq` (dead-lettered). */
+      unknownSymbols: z.enum(UNKNOWN_SYMBOL_POLICIES).default('accept'),
+      /** Warn (log + metric) when more than this share of a window of input records is dead-lettered. */
+      dlqWarnShare: z.coerce.number().min(0).max(1).default(0.1),
     })
     .prefault({}),
   sink: z
@@ -199,7 +206,9 @@ export const configSchema = z.object({
 });
 
 export type Config = z.infer<typeof configSchema>;
-export type ConfigInput = z.input<typeof configSchema>;
+type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+/** A layer of settings (profile, file, overrides): any subset of the sections and keys. */
+export type ConfigInput = DeepPartial<z.input<typeof configSchema>>;
 
 /** Keys whose values must never be printed. */
 export const SECRET_KEYS = new Set(['s3.secretAccessKey', 's3.accessKeyId']);
@@ -234,66 +243,6 @@ function unwrap(schema: z.ZodType): z.ZodType {
   return s;
 }
 
-function fromEnv(env: NodeJS.ProcessEnv): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  for (const path of configPaths()) {
-    const value = env[envNameFor(path)];
-    if (value === undefined || value === '') continue;
-    const [section, key] = path.split('.') as [string, string];
-    (out[section] ??= {})[key] = value;
-  }
-  return out;
-}
-
-function readFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new TickLakeError('CONFIG_INVALID', `cannot read config file ${file}`, { cause: err });
-  }
-  const parsed: unknown = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new TickLakeError('CONFIG_INVALID', `config file ${file} must hold a mapping of sections`);
-  }
-  return parsed as Record<string, unknown>;
-}
-
-export interface LoadConfigOptions {
-  env?: NodeJS.ProcessEnv;
-  /** A YAML or JSON file; defaults to $TICKLAKE_CONFIG when set. */
-  file?: string;
-  /** A named base layer (e.g. the test stack's ports), applied over defaults and under file and environment. */
-  profile?: ConfigInput;
-  /** Programmatic overrides, applied last (tests use this). */
-  overrides?: ConfigInput;
-}
-
-/**
- * Defaults < profile < file < environment < overrides. Throws CONFIG_INVALID naming every bad key and where it
- * came from.
- */
-export function loadConfig(opts: LoadConfigOptions = {}): Config {
-  const env = opts.env ?? process.env;
-  const file = opts.file ?? env.TICKLAKE_CONFIG;
-  let raw: Record<string, unknown> = (opts.profile as Record<string, unknown>) ?? {};
-  if (file) raw = deepMerge(raw, readFile(file));
-  raw = deepMerge(raw, fromEnv(env));
-  if (opts.overrides) raw = deepMerge(raw, opts.overrides as Record<string, unknown>);
-  const result = configSchema.safeParse(raw);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
-      const path = issue.path.join('.');
-      const envName = issue.path.length === 2 ? envNameFor(path) : undefined;
-      const origin = envName && env[envName] !== undefined ? ` (from ${envName})` : file ? ` (from ${file})` : '';
-      return `  ${path || '<root>'}${origin}: ${issue.message}`;
-    });
-    throw new TickLakeError('CONFIG_INVALID', `invalid configuration:\n${lines.join('\n')}`);
-  }
-  return result.data;
-}
-
 /** A copy safe to print: secrets masked. */
 export function redactConfig(config: Config): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
@@ -304,36 +253,4 @@ export function redactConfig(config: Config): Record<string, Record<string, unkn
     }
   }
   return out;
-}
-
-/**
- * The settings reference as Markdown (docs/CONFIG.md is this output; a unit test fails when it is stale).
- */
-export function configReference(): string {
-  const defaults = configSchema.parse({}) as unknown as Record<string, Record<string, unknown>>;
-  const show = (v: unknown) => (v === undefined ? '—' : '`' + JSON.stringify(v).replaceAll('"', '') + '`');
-  // Machine-dependent defaults are documented by their rule, not by this machine's value.
-  const described: Record<string, string> = {
-    'stack.cacheDir': '`$XDG_CACHE_HOME/ticklake`, else `~/.cache/ticklake`',
-    'stack.stateDir': '`$XDG_STATE_HOME/ticklake`, else `~/.local/state/ticklake`',
-  };
-  const rows = configPaths().map((path) => {
-    const [section, key] = path.split('.') as [string, string];
-    if (described[path]) return `| \`${path}\` | \`${envNameFor(path)}\` | ${described[path]} |`;
-    const secret = SECRET_KEYS.has(path) ? ' (secret: set it in production)' : '';
-    return `| \`${path}\` | \`${envNameFor(path)}\` | ${show(defaults[section]?.[key])}${secret} |`;
-  });
-  return [
-    '# Configuration reference',
-    '',
-    'Generated by `npx ticklake config docs` from core/config.ts; do not edit by hand.',
-    'Precedence: defaults < profile (`--profile test`) < file (`--config` or `TICKLAKE_CONFIG`, YAML or JSON, same',
-    'sections and keys) < environment < programmatic overrides. Invalid values stop the process with a message naming',
-    'the key and where it came from.',
-    '',
-    '| setting | environment variable | default |',
-    '| --- | --- | --- |',
-    ...rows,
-    '',
-  ].join('\n');
 }

@@ -14,13 +14,12 @@ import { z } from 'zod';
  * snapshot() / Deduper.restore().
  */
 
+/** The one set of defaults (config's processor.dedupe* settings are derived from it). */
+export const DEDUPE_DEFAULTS = Object.freeze({ capacity: 50_000, windowUs: 10 * 60_000_000 });
+
 export const deduperOptionsSchema = z.object({
-  capacity: z.number().int().positive().default(1_000_000),
-  windowUs: z
-    .number()
-    .int()
-    .nonnegative()
-    .default(10 * 60_000_000),
+  capacity: z.number().int().positive().default(DEDUPE_DEFAULTS.capacity),
+  windowUs: z.number().int().nonnegative().default(DEDUPE_DEFAULTS.windowUs),
 });
 export type DeduperOptions = z.infer<typeof deduperOptionsSchema>;
 

@@ -25,13 +25,8 @@ export const validationLimitsSchema = z
     maxSize: z.coerce.number().positive().default(100_000_000),
     /** How far event time may run ahead of `nowUs` (source clock skew); null disables the check. */
     maxAheadUs: z.coerce.number().int().nonnegative().nullable().default(60_000_000),
-    /** How far event time may lag `nowUs`; null disables the check (replays of old data). */
-    maxBehindUs: z.coerce
-      .number()
-      .int()
-      .nonnegative()
-      .nullable()
-      .default(7 * 24 * 3_600_000_000),
+    /** How far event time may lag `nowUs`; null (the default) disables the check, so replays of old data pass. */
+    maxBehindUs: z.coerce.number().int().nonnegative().nullable().default(null),
   })
   .refine((l) => l.minPrice <= l.maxPrice, { message: 'minPrice must not exceed maxPrice', path: ['minPrice'] });
 

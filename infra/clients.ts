@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { OAuth2Client } from 'google-auth-library';
 import { Kafka, logLevel, type logCreator } from 'kafkajs';
 import type { Config } from '../core/config.ts';
-import { createLogger, type LogLevel } from '../core/logger.ts';
+import { createLogger, type LogLevel } from './logger.ts';
 import { S3Storage, s3ClientFromConfig } from '../lake/storage/s3.ts';
 
 /** The one place each external client is built from config, so every process talks to the same endpoints. */

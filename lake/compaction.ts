@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TickLakeError } from '../core/errors.ts';
 import { rewritePartition } from './duckdb-rewrite.ts';
-import { compactedFileKey, partitionRange, type SourceRange } from './layout.ts';
+import { mapLimit } from '../core/lanes.ts';
+import { compactedFileKey, compareRanges, partitionRange, type SourceRange } from './layout.ts';
 import {
   commit,
   loadPartition,
@@ -75,15 +76,7 @@ export interface CompactionResult {
 
 /** Merges contiguous offset ranges per topic-partition: what a compacted file says it was built from. */
 export function mergeSources(ranges: readonly SourceRange[]): SourceRange[] {
-  const sorted = [...ranges].sort((a, b) =>
-    a.topic !== b.topic
-      ? a.topic < b.topic
-        ? -1
-        : 1
-      : a.partition !== b.partition
-        ? a.partition - b.partition
-        : Number(BigInt(a.startOffset) - BigInt(b.startOffset)),
-  );
+  const sorted = [...ranges].sort(compareRanges);
   const out: SourceRange[] = [];
   for (const r of sorted) {
     const last = out.at(-1);
@@ -98,21 +91,6 @@ export function mergeSources(ranges: readonly SourceRange[]): SourceRange[] {
       out.push({ ...r });
     }
   }
-  return out;
-}
-
-/** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
-async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, i: number) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!, i);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
 

@@ -72,3 +72,11 @@ export function compactedFileKey(table: string, partition: string, inputsHash: s
 export function manifestPrefix(table: string): string {
   return `${table}/_manifest/`;
 }
+
+/** Source ranges in (topic, partition, start offset) order. */
+export function compareRanges(a: SourceRange, b: SourceRange): number {
+  if (a.topic !== b.topic) return a.topic < b.topic ? -1 : 1;
+  if (a.partition !== b.partition) return a.partition - b.partition;
+  const d = BigInt(a.startOffset) - BigInt(b.startOffset);
+  return d < 0n ? -1 : d > 0n ? 1 : 0;
+}

@@ -1,6 +1,6 @@
 import type { RecordBatch } from 'apache-arrow';
 import { TickLakeError } from '../core/errors.ts';
-import { fromRecordBatch, gather, rowCount, toRecordBatch, type Columns } from './columns.ts';
+import { concatColumns, fromRecordBatch, gather, rowCount, toRecordBatch, type Columns } from './columns.ts';
 import { partitionRange } from './layout.ts';
 import {
   dayOf,
@@ -14,6 +14,7 @@ import {
 import { decodeParquetRanges } from './parquet.ts';
 import { RangedObject, type RangedReadStats } from './ranged-object.ts';
 import type { Storage } from './storage/storage.ts';
+import { dedupe, sortOrder } from './order.ts';
 import type { TableDef } from './tables.ts';
 
 /**
@@ -140,23 +141,58 @@ export async function* scanColumns(
   stats?: RangedReadStats,
 ): AsyncGenerator<Columns> {
   const plan = await planScan(storage, def.name, f);
-  for (const { entry, rowGroups } of plan.files) {
-    const source = await RangedObject.open(storage, entry.path, entry.bytes);
-    if (!source) {
-      throw new TickLakeError('MANIFEST_CORRUPT', `live file ${entry.path} is missing from storage`, {
-        details: { path: entry.path },
-      });
+  for (const { entry, rowGroups } of plan.files) yield* readFile(storage, def, entry, rowGroups, f, stats);
+}
+
+async function* readFile(
+  storage: Storage,
+  def: TableDef,
+  entry: FileEntry,
+  rowGroups: number[],
+  f: ScanFilter,
+  stats?: RangedReadStats,
+): AsyncGenerator<Columns> {
+  const source = await RangedObject.open(storage, entry.path, entry.bytes);
+  if (!source) {
+    throw new TickLakeError('MANIFEST_CORRUPT', `live file ${entry.path} is missing from storage`, {
+      details: { path: entry.path },
+    });
+  }
+  const all = rowGroups.length === entry.rowGroups.length ? undefined : rowGroups;
+  const batches = await decodeParquetRanges(source, { rowGroups: all });
+  if (stats) {
+    stats.requests += source.stats.requests;
+    stats.bytes += source.stats.bytes;
+  }
+  for (const batch of batches) {
+    const cols = filterRows(def, fromRecordBatch(def.columns, batch), f);
+    if (rowCount(cols) > 0) yield cols;
+  }
+}
+
+/**
+ * Like scanColumns, one dt/hour partition at a time, with one row per dedupe key: the latest revision of a bar,
+ * one copy of a tick delivered twice (what compaction will keep, lake/order.ts). Duplicates share their event
+ * time and so their partition, which bounds memory to one partition's matching rows. Rows come sorted by
+ * (symbol, event time, key).
+ */
+export async function* scanLatest(storage: Storage, def: TableDef, f: ScanFilter = {}): AsyncGenerator<Columns> {
+  const plan = await planScan(storage, def.name, f);
+  const byPartition = new Map<string, ScanPlan['files']>();
+  for (const file of plan.files) {
+    const list = byPartition.get(file.entry.partition) ?? [];
+    list.push(file);
+    byPartition.set(file.entry.partition, list);
+  }
+  for (const [, files] of [...byPartition].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const parts: Columns[] = [];
+    for (const { entry, rowGroups } of files) {
+      for await (const cols of readFile(storage, def, entry, rowGroups, f)) parts.push(cols);
     }
-    const all = rowGroups.length === entry.rowGroups.length ? undefined : rowGroups;
-    const batches = await decodeParquetRanges(source, { rowGroups: all });
-    if (stats) {
-      stats.requests += source.stats.requests;
-      stats.bytes += source.stats.bytes;
-    }
-    for (const batch of batches) {
-      const cols = filterRows(def, fromRecordBatch(def.columns, batch), f);
-      if (rowCount(cols) > 0) yield cols;
-    }
+    if (!parts.length) continue;
+    const cols = concatColumns(parts, def.columns);
+    const keep = dedupe(def, cols, sortOrder(def, cols, rowCount(cols)));
+    if (keep.length) yield gather(cols, keep);
   }
 }
 
@@ -213,15 +249,19 @@ export async function lakeStats(storage: Storage, table: string, opts: { seq?: n
   };
 }
 
-/** Matching rows as NDJSON lines (column names as keys, times as µs since epoch), at most `limit`. */
+/**
+ * Matching rows as NDJSON lines (column names as keys, times as µs since epoch), at most `limit`: by default one
+ * row per dedupe key (scanLatest: a bar's latest revision); with `all`, every stored row (every revision) in file
+ * order.
+ */
 export async function* lakeCat(
   storage: Storage,
   def: TableDef,
-  f: ScanFilter & { limit?: number } = {},
+  f: ScanFilter & { limit?: number; all?: boolean } = {},
 ): AsyncGenerator<string> {
   let left = f.limit ?? Infinity;
   const names = def.columns.map((c) => c.name);
-  for await (const cols of scanColumns(storage, def, f)) {
+  for await (const cols of f.all ? scanColumns(storage, def, f) : scanLatest(storage, def, f)) {
     const n = rowCount(cols);
     for (let i = 0; i < n && left > 0; i++, left--) {
       const row: Record<string, unknown> = {};

@@ -1,27 +1,39 @@
-import { DLQ_SCHEMA_VERSION, type DlqReason, type DlqRecord } from '../core/schemas/dlq.ts';
+import type { Message } from 'kafkajs';
+import { dlqRecord } from '../core/dlq.ts';
+import type { DlqReason } from '../core/schemas/dlq.ts';
 
-/** A dead letter: the original bytes verbatim (base64) plus where they came from and why they were refused. */
-export function dlqRecord(args: {
-  reason: DlqReason;
-  detail: string;
-  sourceTopic: string;
+/** A record refused by a stage, with where it was read. */
+export interface DeadLetter {
   partition: number;
   offset: string;
   key: string | null;
   value: Buffer | null;
-  component: string;
-  nowUs: number;
-}): DlqRecord {
-  return {
-    v: DLQ_SCHEMA_VERSION,
-    reason: args.reason,
-    detail: args.detail.length > 1000 ? `${args.detail.slice(0, 1000)}…` : args.detail,
-    sourceTopic: args.sourceTopic,
-    partition: args.partition,
-    offset: args.offset,
-    key: args.key,
-    original: args.value ? args.value.toString('base64') : '',
-    ts: args.nowUs,
-    component: args.component,
-  };
+  reason: DlqReason;
+  detail: string;
+}
+
+/**
+ * The `ticks.dlq` messages for refused records: the one place dead letters are built, whether they ride in the
+ * processor's transaction or the sink's plain send. Key = the original key.
+ */
+export function dlqMessages(
+  letters: readonly DeadLetter[],
+  ctx: { sourceTopic: string; component: string; nowUs: number },
+): Message[] {
+  return letters.map((l) => ({
+    key: l.key,
+    value: JSON.stringify(
+      dlqRecord({
+        reason: l.reason,
+        detail: l.detail,
+        sourceTopic: ctx.sourceTopic,
+        partition: l.partition,
+        offset: l.offset,
+        key: l.key,
+        value: l.value,
+        component: ctx.component,
+        nowUs: ctx.nowUs,
+      }),
+    ),
+  }));
 }

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Config } from '../core/config.ts';
-import type { Logger } from '../core/logger.ts';
+import type { Logger } from '../infra/logger.ts';
 import { BAR_INTERVAL_US } from '../core/schemas/bar.ts';
 import { TickProducer } from './producer.ts';
 import { publishReference } from './reference-cache.ts';

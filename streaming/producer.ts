@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Logger } from '../core/logger.ts';
+import type { Logger } from '../infra/logger.ts';
 import type { SourceRecord } from './sources/source.ts';
-import { HEARTBEAT_KEY, heartbeatValue } from './heartbeat.ts';
+import { HEARTBEAT_KEY, heartbeatValue } from '../core/schemas/heartbeat.ts';
+import { TickLakeError } from '../core/errors.ts';
 
 export interface TickProducerOptions {
   topic: string;
@@ -81,7 +82,7 @@ export class TickProducer {
   async send(records: readonly SourceRecord[]): Promise<void> {
     for (const r of records) {
       while (this.buffer.length >= this.opts.maxBufferedRecords) {
-        if (this.closed) throw new Error('producer closed');
+        if (this.closed) throw new TickLakeError('INTERNAL', 'producer closed');
         await new Promise<void>((resolve) => this.waiters.push(resolve));
       }
       this.buffer.push({ key: r.key, value: r.value });

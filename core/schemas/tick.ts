@@ -15,7 +15,8 @@ export const TICK_SCHEMA_VERSION = 1 as const;
 export const MIN_EVENT_TIME_US = 946_684_800_000_000;
 export const MAX_EVENT_TIME_US = 4_102_444_800_000_000;
 
-const timeUs = z
+/** Event and wall times: integer µs since the epoch, 2000..2100 (shared by every message schema). */
+export const timeUs = z
   .number()
   .int('must be an integer number of microseconds')
   .min(MIN_EVENT_TIME_US, 'must be µs since epoch after 2000-01-01 (is it ms or ns?)')

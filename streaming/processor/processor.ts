@@ -1,22 +1,28 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { Consumer, Kafka, Message, Producer } from 'kafkajs';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import type { Config } from '../../core/config.ts';
-import type { Logger } from '../../core/logger.ts';
-import { nowUs } from '../../core/schemas/tick.ts';
-import { dlqRecord } from '../dlq.ts';
-import { readPartitionRange } from '../kafka/range-reader.ts';
-import type { ReferenceCache } from '../reference-cache.ts';
-import { MAX_BATCH_BYTES, topicName } from '../topics.ts';
+import { DlqShareMonitor } from '../../core/dlq-share.ts';
+import { TickLakeError } from '../../core/errors.ts';
+import type { Logger } from '../../infra/logger.ts';
 import {
+  checkpointRefSchema,
   emptyOutputs,
   PartitionPipeline,
   pipelineOptionsFrom,
+  type CheckpointRef,
   type PipelineOptions,
   type PipelineOutputs,
-  type PipelineSnapshot,
   type RawRecord,
-} from './pipeline.ts';
+} from '../../core/pipeline.ts';
+import { HEARTBEAT_KEY } from '../../core/schemas/heartbeat.ts';
+import { nowUs } from '../../core/schemas/tick.ts';
+import { chunkTopicMessages } from '../kafka/chunk-messages.ts';
+import { readPartitionRange } from '../kafka/range-reader.ts';
+import type { ReferenceCache } from '../reference-cache.ts';
+import { MAX_BATCH_BYTES, topicName } from '../topics.ts';
+import { createProcessorMetrics } from './metrics.ts';
+import { outputMessages } from './outputs.ts';
 
 /**
  * `ticklake process`: consume `ticks.raw`, run each partition's PartitionPipeline, and write enriched ticks, bars,
@@ -26,13 +32,6 @@ import {
  * restart, or another after a rebalance) loads that checkpoint and replays the few records between it and the
  * committed offset with outputs suppressed: the state is exactly what it was, and nothing is counted twice.
  */
-
-interface CheckpointRef {
-  /** Offset of the checkpoint record in processor.state (same partition number as the input). */
-  o: string;
-  /** The input offset the checkpoint's state reflects (its nextOffset). */
-  n: string;
-}
 
 interface OwnedPartition {
   pipeline: PartitionPipeline;
@@ -59,6 +58,11 @@ export class StreamProcessor {
   private readonly topics;
   private readonly pipelineOptions: PipelineOptions;
   private readonly metrics;
+  private readonly dlqShare: DlqShareMonitor;
+  /** Symbols met that the symbol master lacks: the reference topic is caught up once for each, then they pass. */
+  private readonly unregistered = new Set<string>();
+  /** Unknown symbols already announced in the log (the first 100). */
+  private readonly reported = new Set<string>();
   private stopped = false;
 
   constructor(private readonly opts: ProcessorOptions) {
@@ -89,45 +93,8 @@ export class StreamProcessor {
       // A killed instance's open transaction blocks read_committed readers of our outputs until it times out.
       transactionTimeout: 15_000,
     });
-    const registers = opts.registry ? [opts.registry] : [];
-    this.metrics = {
-      records: new Counter({ name: 'ticklake_processor_records_total', help: 'Raw records consumed', registers }),
-      out: new Counter({
-        name: 'ticklake_processor_output_records_total',
-        help: 'Records written, by topic kind',
-        labelNames: ['kind'],
-        registers,
-      }),
-      dlq: new Counter({
-        name: 'ticklake_processor_dlq_total',
-        help: 'Dead-lettered records by reason',
-        labelNames: ['reason'],
-        registers,
-      }),
-      duplicates: new Counter({
-        name: 'ticklake_processor_duplicates_total',
-        help: 'Duplicate ticks dropped',
-        registers,
-      }),
-      late: new Counter({ name: 'ticklake_processor_late_total', help: 'Trades too late for their bar', registers }),
-      recoveries: new Counter({
-        name: 'ticklake_processor_recoveries_total',
-        help: 'Partition state rebuilds',
-        registers,
-      }),
-      replayed: new Counter({
-        name: 'ticklake_processor_replayed_records_total',
-        help: 'Records replayed in recovery',
-        registers,
-      }),
-      batch: new Histogram({
-        name: 'ticklake_processor_batch_seconds',
-        help: 'Process + transaction time per batch',
-        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-        registers,
-      }),
-      owned: new Gauge({ name: 'ticklake_processor_owned_partitions', help: 'Partitions with live state', registers }),
-    };
+    this.metrics = createProcessorMetrics(opts.registry);
+    this.dlqShare = new DlqShareMonitor({ warnShare: p.dlqWarnShare });
   }
 
   async start(): Promise<void> {
@@ -185,7 +152,6 @@ export class StreamProcessor {
     const out = emptyOutputs();
     const processedTs = nowUs();
     const reference = this.opts.reference.symbols;
-    let caughtUp = false;
     for (const m of messages) {
       const record: RawRecord = {
         key: m.key ? m.key.toString('utf8') : null,
@@ -193,68 +159,62 @@ export class StreamProcessor {
         offset: m.offset,
         timestampMs: Number(m.timestamp),
       };
-      const before = out.rejected.length;
-      owned.pipeline.process(record, reference, processedTs, out);
-      if (!caughtUp && out.rejected[before]?.reason === 'unknown_symbol') {
-        // Perhaps we are only behind the reference topic (ingest publishes symbols before their ticks): catch up
-        // once per batch and judge this record again. A rejected record changed no state, so the retry is clean.
-        caughtUp = true;
-        if (await this.opts.reference.catchUp(2_000)) {
-          out.rejected.pop();
-          owned.pipeline.process(record, reference, processedTs, out);
+      // The key is the symbol: one not in the master may only mean we are behind the reference topic (ingest
+      // publishes symbols before their ticks). Catch up once per such symbol before judging its tick.
+      const key = record.key;
+      if (key && key !== HEARTBEAT_KEY && !reference.has(key) && !this.unregistered.has(key)) {
+        await this.opts.reference.catchUp(2_000);
+        if (!reference.has(key)) {
+          // Bounded: keys of malformed records could be anything.
+          if (this.unregistered.size >= 100_000) this.unregistered.clear();
+          this.unregistered.add(key);
         }
       }
+      owned.pipeline.process(record, reference, processedTs, out);
     }
     await this.commit(partition, owned, out, messages[messages.length - 1]!.offset);
     this.metrics.records.inc(messages.length);
+    this.watchOutputs(messages.length, out);
+  }
+
+  /** The loud signals: a new unknown symbol, and a window in which much of the input was dead-lettered. */
+  private watchOutputs(records: number, out: PipelineOutputs): void {
+    let unknown = 0;
+    for (const [symbol, n] of out.unknownSymbols) {
+      unknown += n;
+      if (this.reported.has(symbol) || this.reported.size >= 100) continue;
+      this.reported.add(symbol);
+      this.opts.log.warn('accepting ticks of a symbol the symbol master lacks (reference fields null)', {
+        symbol,
+        setting: 'processor.unknownSymbols',
+      });
+    }
+    this.metrics.unknownSymbols.inc(unknown);
+    this.metrics.registeredSymbols.set(this.unregistered.size);
+    const window = this.dlqShare.add(
+      records,
+      out.rejected.map((r) => r.reason),
+      Date.now(),
+    );
+    if (!window) return;
+    this.metrics.dlqShare.set(window.share);
+    if (window.warn) {
+      this.opts.log.warn(
+        `${(window.share * 100).toFixed(1)}% of input records were dead-lettered (${window.rejected} of ${window.records})`,
+        {
+          reasons: Object.fromEntries(window.reasons),
+          topic: this.topics.dlq,
+          hint: window.reasons[0]?.[0] === 'unknown_symbol' ? 'set processor.unknownSymbols=accept' : undefined,
+        },
+      );
+    }
   }
 
   private async commit(partition: number, owned: OwnedPartition, out: PipelineOutputs, lastOffset: string) {
-    const nowUsValue = nowUs();
-    const t = this.topics;
-    const topicMessages: Array<{ topic: string; messages: Message[] }> = [];
-    const add = (topic: string, messages: Message[]) => {
-      if (messages.length) topicMessages.push({ topic, messages });
-    };
-    add(
-      t.enriched,
-      out.enriched.map((e) => ({ key: e.symbol, value: JSON.stringify(e) })),
-    );
-    add(
-      t.bars,
-      out.bars.map((b) => ({ key: b.symbol, value: JSON.stringify(b) })),
-    );
-    add(
-      t.late,
-      out.late.map((l) => ({
-        key: l.tick.symbol,
-        value: JSON.stringify({ ...l.tick, lateReason: l.reason, windowStart: l.windowStart, watermark: l.watermark }),
-      })),
-    );
-    add(
-      t.dlq,
-      out.rejected.map((r) => ({
-        key: r.record.key,
-        value: JSON.stringify(
-          dlqRecord({
-            reason: r.reason,
-            detail: r.detail,
-            sourceTopic: t.raw,
-            partition,
-            offset: r.record.offset,
-            key: r.record.key,
-            value: r.record.value,
-            component: 'processor',
-            nowUs: nowUsValue,
-          }),
-        ),
-      })),
-    );
-
+    const topicMessages = outputMessages(out, this.topics, partition, nowUs());
     const tx = await this.producer.transaction();
     try {
-      // A topic-partition's records in one request form one record batch, which must stay under the topic's
-      // max.message.bytes: send in chunks of at most half of it (dead letters can carry megabyte originals).
+      // Requests of at most half a topic's max.message.bytes (dead letters can carry megabyte originals).
       for (const chunk of chunkTopicMessages(topicMessages, MAX_BATCH_BYTES / 2)) {
         await tx.sendBatch({ acks: -1, topicMessages: chunk });
       }
@@ -263,7 +223,7 @@ export class StreamProcessor {
       if (due) {
         const snap = owned.pipeline.snapshot();
         const [meta] = await tx.send({
-          topic: t.state,
+          topic: this.topics.state,
           acks: -1,
           messages: [{ key: String(partition), value: gzipSync(JSON.stringify(snap)), partition }],
         });
@@ -273,7 +233,7 @@ export class StreamProcessor {
         consumerGroupId: this.opts.config.processor.groupId,
         topics: [
           {
-            topic: t.raw,
+            topic: this.topics.raw,
             partitions: [
               { partition, offset: (BigInt(lastOffset) + 1n).toString(), metadata: JSON.stringify(checkpoint) } as {
                 partition: number;
@@ -312,13 +272,17 @@ export class StreamProcessor {
     const ref = await this.committedCheckpoint(partition);
     let pipeline: PartitionPipeline;
     if (ref) {
-      let snapshot: PipelineSnapshot | undefined;
+      let snapshot: unknown;
       await readPartitionRange(
         this.opts.kafka,
         { topic: this.topics.state, partition, from: BigInt(ref.o), to: BigInt(ref.o) + 1n },
-        (m) => (snapshot = JSON.parse(gunzipSync(m.value!).toString('utf8')) as PipelineSnapshot),
+        (m) => (snapshot = m.value ? JSON.parse(gunzipSync(m.value).toString('utf8')) : undefined),
       );
-      if (!snapshot) throw new Error(`checkpoint ${ref.o} of partition ${partition} not found`);
+      if (snapshot === undefined) {
+        throw new TickLakeError('STATE_CORRUPT', `checkpoint ${ref.o} of partition ${partition} not found`, {
+          details: { topic: this.topics.state, partition, offset: ref.o },
+        });
+      }
       pipeline = PartitionPipeline.restore(this.pipelineOptions, snapshot);
     } else {
       pipeline = PartitionPipeline.create(this.pipelineOptions, firstOffset);
@@ -367,37 +331,15 @@ export class StreamProcessor {
       });
       const p = entry?.partitions.find((x) => x.partition === partition);
       if (!p?.metadata) return undefined;
-      return JSON.parse(p.metadata) as CheckpointRef;
+      const ref = checkpointRefSchema.safeParse(JSON.parse(p.metadata));
+      if (!ref.success) {
+        throw new TickLakeError('STATE_CORRUPT', `offset metadata of partition ${partition} is not a checkpoint ref`, {
+          details: { metadata: p.metadata, issues: ref.error.issues },
+        });
+      }
+      return ref.data;
     } finally {
       await admin.disconnect();
     }
   }
-}
-
-/** Splits outputs into requests of at most `maxBytes` of values each (a single larger record goes alone). */
-function chunkTopicMessages(
-  topicMessages: Array<{ topic: string; messages: Message[] }>,
-  maxBytes: number,
-): Array<Array<{ topic: string; messages: Message[] }>> {
-  const requests: Array<Array<{ topic: string; messages: Message[] }>> = [];
-  let current: Array<{ topic: string; messages: Message[] }> = [];
-  let size = 0;
-  for (const { topic, messages } of topicMessages) {
-    let run: Message[] = [];
-    for (const m of messages) {
-      const bytes = typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0);
-      if (size + bytes > maxBytes && (run.length || current.length)) {
-        if (run.length) current.push({ topic, messages: run });
-        requests.push(current);
-        current = [];
-        run = [];
-        size = 0;
-      }
-      run.push(m);
-      size += bytes;
-    }
-    if (run.length) current.push({ topic, messages: run });
-  }
-  if (current.length) requests.push(current);
-  return requests;
 }

@@ -1,21 +1,26 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { TickLakeError } from '../../core/errors.ts';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Config } from '../../core/config.ts';
-import type { Logger } from '../../core/logger.ts';
+import { mapLimit } from '../../core/lanes.ts';
+import type { Logger } from '../../infra/logger.ts';
+import { retryWithBackoff } from '../../core/retry.ts';
 import { nowUs } from '../../core/schemas/tick.ts';
-import type { SourceRange } from '../../lake/layout.ts';
 import type { FileEntry } from '../../lake/manifest.ts';
 import type { Storage } from '../../lake/storage/storage.ts';
 import type { TableName } from '../../lake/tables.ts';
 import { LakeWriter } from '../../lake/writer.ts';
-import { dlqRecord } from '../dlq.ts';
+import { dlqMessages, type DeadLetter } from '../dlq.ts';
 import { topicName } from '../topics.ts';
-import { failpoint } from './failpoints.ts';
+import { bufferedBytes, chunksOf, flushDue, type Chunk, type PartitionBuffer } from './chunks.ts';
 import { packBlock, type EncodedBlock } from './encode-block.ts';
 import { EncoderPool } from './encoder-pool.ts';
+import { failpoint } from './failpoints.ts';
+import { sinkMetrics } from './metrics.ts';
 import { SINK_TABLES, type SinkTable } from './tables.ts';
+
+/** S3 retries: 200 ms doubling to 15 s, no jitter (one writer per partition, nothing to spread). */
+const SINK_BACKOFF = { initialMs: 200, multiplier: 2, maxMs: 15_000, jitter: 0 };
 
 /**
  * `ticklake sink --table <t>`: a Kafka topic into a lake table, exactly once *as read through the manifest*.
@@ -26,18 +31,6 @@ import { SINK_TABLES, type SinkTable } from './tables.ts';
  * invisible to readers and is later removed as an orphan. Consumer-group offsets are committed after the manifest,
  * for lag monitoring only. Kill it at any step and restart it: every record is in the table once.
  */
-export interface PartitionBuffer {
-  /** Data records (control records excluded), in offset order. */
-  values: Array<Buffer | null>;
-  keys: Array<Buffer | null>;
-  offsets: string[];
-  bytes: number;
-  /** The offsets covered, control records included: the source range the flush commits. */
-  firstOffset?: string;
-  lastOffset?: string;
-  openedAt: number;
-}
-
 export interface SinkOptions {
   config: Config;
   kafka: Kafka;
@@ -49,51 +42,6 @@ export interface SinkOptions {
   encoders?: EncoderPool;
   /** Called when the consumer stops for good; the process should exit and be restarted. */
   onFatal?: (err: Error) => void;
-}
-
-function createSinkMetrics(registry?: Registry) {
-  const registers = registry ? [registry] : [];
-  const labelNames = ['table'];
-  return {
-    rows: new Counter({ name: 'ticklake_sink_rows_total', help: 'Rows committed to the lake', labelNames, registers }),
-    files: new Counter({ name: 'ticklake_sink_files_total', help: 'Files committed', labelNames, registers }),
-    bytes: new Counter({ name: 'ticklake_sink_bytes_total', help: 'Parquet bytes committed', labelNames, registers }),
-    dlq: new Counter({
-      name: 'ticklake_sink_dlq_total',
-      help: 'Records that did not fit the table',
-      labelNames,
-      registers,
-    }),
-    retries: new Counter({
-      name: 'ticklake_sink_retries_total',
-      help: 'Failed attempts (retried)',
-      labelNames,
-      registers,
-    }),
-    pending: new Gauge({
-      name: 'ticklake_sink_pending_bytes',
-      help: 'Bytes buffered, not yet committed',
-      labelNames,
-      registers,
-    }),
-    flush: new Histogram({
-      name: 'ticklake_sink_flush_seconds',
-      help: 'Encode + upload + commit time per flush',
-      labelNames,
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    }),
-  };
-}
-
-// Several sinks (one per table) may share a process and its registry: one metric set per registry.
-const metricsByRegistry = new WeakMap<Registry, ReturnType<typeof createSinkMetrics>>();
-
-function sinkMetrics(registry?: Registry): ReturnType<typeof createSinkMetrics> {
-  if (!registry) return createSinkMetrics();
-  let m = metricsByRegistry.get(registry);
-  if (!m) metricsByRegistry.set(registry, (m = createSinkMetrics(registry)));
-  return m;
 }
 
 export class LakeSink {
@@ -258,9 +206,7 @@ export class LakeSink {
   }
 
   private bufferedBytes(): number {
-    let n = 0;
-    for (const b of this.buffers.values()) n += b.bytes;
-    return n;
+    return bufferedBytes(this.buffers.values());
   }
 
   private updatePending(): void {
@@ -268,13 +214,7 @@ export class LakeSink {
   }
 
   private due(sizeOnly: boolean): boolean {
-    const s = this.opts.config.sink;
-    if (this.bufferedBytes() >= s.maxPendingBytes) return true;
-    for (const b of this.buffers.values()) {
-      if (b.values.length >= s.maxRows || b.bytes >= s.maxBytes) return true;
-      if (!sizeOnly && b.firstOffset !== undefined && Date.now() - b.openedAt >= s.maxAgeMs) return true;
-    }
-    return false;
+    return flushDue(this.buffers.values(), this.opts.config.sink, Date.now(), sizeOnly);
   }
 
   /** Where each partition resumes, from the manifest; retried until S3 answers (nothing may be read before). */
@@ -326,21 +266,16 @@ export class LakeSink {
    * Retries `fn` with capped exponential backoff until it succeeds. Gives up on errors that retrying can't fix
    * (the manifest saying our offsets overlap a commit) and, once stopping, after 3 tries.
    */
-  private async retry<T>(what: string, fn: () => Promise<T>, heartbeat?: () => Promise<void>): Promise<T> {
-    let backoff = 200;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (err instanceof TickLakeError && !err.retryable) throw err;
-        if (this.stopped && attempt >= 3) throw err;
+  private retry<T>(what: string, fn: () => Promise<T>, heartbeat?: () => Promise<void>): Promise<T> {
+    return retryWithBackoff(fn, {
+      backoff: SINK_BACKOFF,
+      giveUp: (_err, attempt) => this.stopped && attempt >= 3,
+      onRetry: async (err, attempt, backoffMs) => {
         this.metrics.retries.inc(this.metrics.labels);
-        this.opts.log.warn(`${what} failed; retrying`, { attempt, error: (err as Error).message, backoffMs: backoff });
+        this.opts.log.warn(`${what} failed; retrying`, { attempt, error: (err as Error).message, backoffMs });
         await heartbeat?.().catch(() => {});
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, 15_000);
-      }
-    }
+      },
+    });
   }
 
   /**
@@ -348,25 +283,17 @@ export class LakeSink {
    * thread never waits for the main thread to pack its next chunk, and the packed copies and the threads' working
    * sets stay bounded by the chunk size, not by how much was buffered.
    */
-  private async encodeChunks(chunks: readonly Chunk[]): Promise<EncodedBlock[]> {
-    const out: EncodedBlock[] = new Array(chunks.length);
-    let next = 0;
-    const lane = async () => {
-      for (let i = next++; i < chunks.length; i = next++) {
-        const c = chunks[i]!;
-        out[i] =
-          c.to > c.from
-            ? await this.encoders.encode(
-                this.encoders.leastBusy(),
-                this.opts.table,
-                packBlock(c.buffer.values.slice(c.from, c.to)),
-                c.range,
-              )
-            : { files: [], rows: 0, rejects: [] };
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.encoders.size + 1, chunks.length) }, lane));
-    return out;
+  private encodeChunks(chunks: readonly Chunk[]): Promise<EncodedBlock[]> {
+    return mapLimit(chunks, this.encoders.size + 1, (c) =>
+      c.to > c.from
+        ? this.encoders.encode(
+            this.encoders.leastBusy(),
+            this.opts.table,
+            packBlock(c.buffer.values.slice(c.from, c.to)),
+            c.range,
+          )
+        : Promise.resolve({ files: [], rows: 0, rejects: [] }),
+    );
   }
 
   private async writeAndCommit(ready: Array<[number, PartitionBuffer]>): Promise<void> {
@@ -385,7 +312,7 @@ export class LakeSink {
         failpoint('after-upload');
       }
     }
-    const rejects = chunks.flatMap((c, i) =>
+    const rejects: DeadLetter[] = chunks.flatMap((c, i) =>
       encoded[i]!.rejects.map((r) => {
         const at = c.from + r.index;
         return {
@@ -403,22 +330,11 @@ export class LakeSink {
       await this.producer.send({
         topic: topicName(this.opts.config, 'dlq'),
         acks: -1,
-        messages: rejects.map((r) => ({
-          key: r.key,
-          value: JSON.stringify(
-            dlqRecord({
-              reason: r.reason,
-              detail: r.detail,
-              sourceTopic: this.topic,
-              partition: r.partition,
-              offset: r.offset,
-              key: r.key,
-              value: r.value,
-              component: `sink-${this.opts.table}`,
-              nowUs: nowUs(),
-            }),
-          ),
-        })),
+        messages: dlqMessages(rejects, {
+          sourceTopic: this.topic,
+          component: `sink-${this.opts.table}`,
+          nowUs: nowUs(),
+        }),
       });
     }
     const t2 = performance.now();
@@ -455,52 +371,4 @@ export class LakeSink {
     }
     this.metrics.dlq.inc(this.metrics.labels, rejects.length);
   }
-}
-
-/** Records [from, to) of one partition's buffer and the source range they commit. */
-interface Chunk {
-  partition: number;
-  buffer: PartitionBuffer;
-  from: number;
-  to: number;
-  range: SourceRange;
-}
-
-/**
- * Splits a partition's buffer into chunks of at most `maxRows` records and about `maxBytes` bytes (a record larger
- * than that is a chunk of its own), with contiguous source ranges: a chunk ends at its last record's offset, the
- * last one at the buffer's last offset (trailing control records included). Buffers grow past the flush bounds
- * while a flush is in flight or S3 is down; this keeps every file and every encode within them.
- */
-export function chunksOf(
-  topic: string,
-  partition: number,
-  b: PartitionBuffer,
-  maxRows: number,
-  maxBytes: number,
-): Chunk[] {
-  const chunks: Chunk[] = [];
-  let from = 0;
-  let bytes = 0;
-  let start = b.firstOffset!;
-  for (let i = 0; i < b.values.length; i++) {
-    const len = b.values[i]?.length ?? 0;
-    if (i > from && (i - from >= maxRows || bytes + len > maxBytes)) {
-      const end = b.offsets[i - 1]!;
-      chunks.push({
-        partition,
-        buffer: b,
-        from,
-        to: i,
-        range: { topic, partition, startOffset: start, endOffset: end },
-      });
-      start = (BigInt(end) + 1n).toString();
-      from = i;
-      bytes = 0;
-    }
-    bytes += len;
-  }
-  const range = { topic, partition, startOffset: start, endOffset: b.lastOffset! };
-  chunks.push({ partition, buffer: b, from, to: b.values.length, range });
-  return chunks;
 }

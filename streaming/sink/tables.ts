@@ -1,7 +1,7 @@
 import type { DlqReason } from '../../core/schemas/dlq.ts';
 import { decodeRawTick, validationLimitsSchema } from '../../core/validate.ts';
 import { rowProblem, TABLES, type TableDef, type TableName } from '../../lake/tables.ts';
-import { HEARTBEAT_KEY } from '../heartbeat.ts';
+import { HEARTBEAT_KEY } from '../../core/schemas/heartbeat.ts';
 import type { TopicKey } from '../topics.ts';
 
 /**

@@ -1,11 +1,6 @@
 import type { Bar } from '../../core/schemas/bar.ts';
 import type { ReferenceSymbol } from '../../core/schemas/reference.ts';
-import {
-  emptyOutputs,
-  PartitionPipeline,
-  type PipelineOptions,
-  type PipelineOutputs,
-} from '../../streaming/processor/pipeline.ts';
+import { emptyOutputs, PartitionPipeline, type PipelineOptions, type PipelineOutputs } from '../../core/pipeline.ts';
 import type { ReadMessage } from './kafka.ts';
 
 /**

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../cli/program.ts';
-import { configPaths, envNameFor, loadConfig } from '../../core/config.ts';
+import { configPaths, envNameFor } from '../../core/config.ts';
+import { loadConfig } from '../../infra/config.ts';
 import { searchAttributeFlags } from '../../workflows/constants.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { TickLakeError } from '../../../core/errors.ts';
-import type { Logger } from '../../../core/logger.ts';
+import type { Logger } from '../../../infra/logger.ts';
 import { TICK_SCHEMA_VERSION, tickId, type QuoteTick, type Tick, type TradeTick } from '../../../core/schemas/tick.ts';
 import type { ClientOptions } from './options.ts';
 

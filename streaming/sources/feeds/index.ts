@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { TickLakeError } from '../../../core/errors.ts';
-import { createLogger, type Logger } from '../../../core/logger.ts';
+import { createLogger, type Logger } from '../../../infra/logger.ts';
 import type { TickSource } from '../source.ts';
 import type { FeedAdapter } from './adapter.ts';
 import { ALPACA_ENV, alpacaOptionsSchema, createAlpacaAdapter } from './alpaca.ts';

@@ -1,4 +1,4 @@
-import type { Logger } from '../../../core/logger.ts';
+import type { Logger } from '../../../infra/logger.ts';
 
 /**
  * Secrets must never reach a log line or an error message. Vendors put them in places that leak easily (Finnhub:

@@ -1,10 +1,10 @@
 import WebSocket from 'ws';
 import { TickLakeError } from '../../../core/errors.ts';
-import type { Logger } from '../../../core/logger.ts';
+import type { Logger } from '../../../infra/logger.ts';
 import type { Tick } from '../../../core/schemas/tick.ts';
 import type { SourceRecord } from '../source.ts';
 import type { FeedAdapter, SessionContext } from './adapter.ts';
-import { backoffDelay } from './options.ts';
+import { backoffDelay } from '../../../core/retry.ts';
 import type { Redactor } from './redact.ts';
 import { describeError } from './redact.ts';
 

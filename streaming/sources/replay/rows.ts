@@ -1,5 +1,5 @@
 import { TICK_SCHEMA_VERSION, nowUs, tickId } from '../../../core/schemas/tick.ts';
-import type { Timed } from './pacing.ts';
+import type { Timed } from '../pacing.ts';
 import type { ReplayOptions } from './options.ts';
 import { toEventUs } from './timestamps.ts';
 

@@ -9,7 +9,7 @@ import {
   replayOptionsSchema,
   sourceNameFor,
 } from './options.ts';
-import { type Clock, type Timed, pacedBatches } from './pacing.ts';
+import { type Clock, type Timed, pacedBatches } from '../pacing.ts';
 import { parquetReader } from './parquet.ts';
 import { ProgressLine } from './progress.ts';
 import { type FileReader, csvReader, ndjsonReader } from './readers.ts';

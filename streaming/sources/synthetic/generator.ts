@@ -4,7 +4,7 @@ import type { Tick } from '../../../core/schemas/tick.ts';
 import { SeededRandom } from '../../../core/seeded-random.ts';
 import type { SourceRecord } from '../source.ts';
 import { FaultPlanner, MALFORMED_DLQ_REASON, malformedValue, variantNeedsTrade } from './faults.ts';
-import type { SyntheticLabel } from './labels.ts';
+import type { SyntheticLabel } from '../../../core/schemas/labels.ts';
 import { MarketModel } from './market.ts';
 import type { AnomalyKind, MalformedVariant, SyntheticOptions } from './options.ts';
 import { SessionCalendar, uShape } from './session.ts';

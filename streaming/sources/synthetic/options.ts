@@ -6,17 +6,8 @@ import { MAX_EVENT_TIME_US, MIN_EVENT_TIME_US } from '../../../core/schemas/tick
  * give byte-identical output — except `start` when left to its default (today's session open) or set to 'now'.
  */
 
-export const ANOMALY_KINDS = [
-  'price_jump',
-  'volume_spike',
-  'spread_blowout',
-  'stale_feed',
-  'duplicate',
-  'out_of_order',
-  'late',
-  'malformed',
-] as const;
-export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
+// The kinds are part of the labels format (core/schemas/labels.ts), which the batch layer reads too.
+export { ANOMALY_KINDS, type AnomalyKind } from '../../../core/schemas/labels.ts';
 
 export const MALFORMED_VARIANTS = [
   'invalid_json',

@@ -1,12 +1,12 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { TickLakeError } from '../../../core/errors.ts';
-import { loadShippedReference } from '../../../core/reference-file.ts';
+import { loadShippedReference } from '../../../infra/reference-file.ts';
 import type { ReferenceSymbol } from '../../../core/schemas/reference.ts';
 import type { SourceRecord, SourceStats, TickSource } from '../source.ts';
-import { type Clock, type Timed, pacedBatches } from '../replay/pacing.ts';
+import { type Clock, type Timed, pacedBatches } from '../pacing.ts';
 import { isoToUs } from '../replay/timestamps.ts';
 import { SyntheticGenerator } from './generator.ts';
-import type { SyntheticLabel } from './labels.ts';
+import type { SyntheticLabel } from '../../../core/schemas/labels.ts';
 import { type SyntheticOptions, type SyntheticOptionsInput, syntheticOptionsSchema } from './options.ts';
 import { SessionCalendar } from './session.ts';
 import { loadReferenceFile, syntheticUniverse } from './universe.ts';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseReferenceCsv } from '../../../core/reference.ts';
-import { loadShippedReference } from '../../../core/reference-file.ts';
+import { loadShippedReference } from '../../../infra/reference-file.ts';
 import { TickLakeError } from '../../../core/errors.ts';
 import type { ReferenceSymbol } from '../../../core/schemas/reference.ts';
 import { SeededRandom } from '../../../core/seeded-random.ts';

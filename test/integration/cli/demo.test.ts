@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../core/config.ts';
+import { loadConfig } from '../../../infra/config.ts';
 import { kafkaClient, lakeStorage } from '../../../infra/clients.ts';
 import { lakeStats } from '../../../lake/reader.ts';
 import { testStackProfile } from '../../../infra/stack/profile.ts';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeBars } from '../../../core/bars.ts';
-import { loadConfig } from '../../../core/config.ts';
-import { createLogger } from '../../../core/logger.ts';
-import { loadShippedReference } from '../../../core/reference-file.ts';
+import { loadConfig } from '../../../infra/config.ts';
+import { createLogger } from '../../../infra/logger.ts';
+import { loadShippedReference } from '../../../infra/reference-file.ts';
 import type { Bar } from '../../../core/schemas/bar.ts';
 import type { DlqRecord } from '../../../core/schemas/dlq.ts';
 import type { EnrichedTick } from '../../../core/schemas/enriched.ts';
@@ -18,7 +18,7 @@ import { topicName } from '../../../streaming/topics.ts';
 import { uniqueName } from '../../support/ids.ts';
 import { readTopic, waitForCaughtUp, type ReadMessage } from '../../support/kafka.ts';
 import { latestBars, offlinePipeline } from '../../support/pipeline-oracle.ts';
-import { pipelineOptionsFrom } from '../../../streaming/processor/pipeline.ts';
+import { pipelineOptionsFrom } from '../../../core/pipeline.ts';
 
 const prefix = `${uniqueName('pipe')}.`;
 const config = loadConfig({

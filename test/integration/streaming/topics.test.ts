@@ -1,6 +1,6 @@
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../core/config.ts';
+import { loadConfig } from '../../../infra/config.ts';
 import { kafkaClient } from '../../../infra/clients.ts';
 import { applyTopics, topicSpecs } from '../../../streaming/topics.ts';
 import { testStackProfile } from '../../../infra/stack/profile.ts';

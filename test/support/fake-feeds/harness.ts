@@ -1,4 +1,4 @@
-import { createLogger, type Logger } from '../../../core/logger.ts';
+import { createLogger, type Logger } from '../../../infra/logger.ts';
 import type { Tick } from '../../../core/schemas/tick.ts';
 import type { SourceRecord, TickSource } from '../../../streaming/sources/source.ts';
 

@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configPaths, configReference, envNameFor, loadConfig, redactConfig } from '../../../core/config.ts';
+import { configPaths, envNameFor, redactConfig } from '../../../core/config.ts';
+import { configReference } from '../../../core/config-reference.ts';
+import { loadConfig } from '../../../infra/config.ts';
 import { isTickLakeError } from '../../../core/errors.ts';
 
 describe('config', () => {

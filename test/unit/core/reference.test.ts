@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseReferenceCsv, splitCsvLine, toReferenceMap } from '../../../core/reference.ts';
-import { loadShippedReference } from '../../../core/reference-file.ts';
+import { loadShippedReference } from '../../../infra/reference-file.ts';
 
 describe('splitCsvLine', () => {
   it('handles quoted fields, doubled quotes and empty cells', () => {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../core/config.ts';
+import { loadConfig } from '../../../infra/config.ts';
 import { isTickLakeError } from '../../../core/errors.ts';
 import { METRICS_ROLES, metricsPortFor, startRoleMetricsServer } from '../../../infra/metrics-server.ts';
 

@@ -1,3 +1,4 @@
+import { isTickLakeError } from '../../../core/errors.ts';
 import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -40,6 +41,15 @@ describe('offset planning', () => {
       { topic: 'ticks.raw', partition: 0, from: '100', to: '104' },
     ]);
     expect(() => planOffsets({ 'ticks.raw/0': '100' }, [range(0, 90, 110)])).toThrow(/overlaps committed offsets/);
+    // The code, not the message, is what the sink's retry loop reads: an overlap is never retried.
+    const err = (() => {
+      try {
+        planOffsets({ 'ticks.raw/0': '100' }, [range(0, 90, 110)]);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(isTickLakeError(err, 'OFFSET_OVERLAP') && !err.retryable).toBe(true);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunksOf, type PartitionBuffer } from '../../../../streaming/sink/sink.ts';
+import { chunksOf, type PartitionBuffer } from '../../../../streaming/sink/chunks.ts';
 
 /** A buffer of records of the given sizes at the given offsets, covering [first, last]. */
 function buffer(sizes: number[], offsets: number[], first: number, last: number): PartitionBuffer {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, backoffSchema } from '../../../../../streaming/sources/feeds/options.ts';
+import { backoffDelay, backoffSchema } from '../../../../../core/retry.ts';
 
 describe('backoff', () => {
   const b = backoffSchema.parse({ initialMs: 100, maxMs: 1_000, multiplier: 2, jitter: 0.5 });

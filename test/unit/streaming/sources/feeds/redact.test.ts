@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../../../../core/logger.ts';
+import { createLogger } from '../../../../../infra/logger.ts';
 import { describeError, makeRedactor, redactingLogger } from '../../../../../streaming/sources/feeds/redact.ts';
 
 describe('redaction', () => {

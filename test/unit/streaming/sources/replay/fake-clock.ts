@@ -1,4 +1,4 @@
-import type { Clock } from '../../../../../streaming/sources/replay/pacing.ts';
+import type { Clock } from '../../../../../streaming/sources/pacing.ts';
 
 /** A virtual clock: sleep() advances time instantly and records how long was asked for. */
 export class FakeClock implements Clock {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Pacer, type Timed, pacedBatches } from '../../../../../streaming/sources/replay/pacing.ts';
+import { Pacer, type Timed, pacedBatches } from '../../../../../streaming/sources/pacing.ts';
 import { FakeClock } from './fake-clock.ts';
 
 const BASE = 1_709_562_600_000_000;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isTickLakeError } from '../../../../../core/errors.ts';
-import { loadShippedReference } from '../../../../../core/reference-file.ts';
+import { loadShippedReference } from '../../../../../infra/reference-file.ts';
 import { referenceSymbolSchema } from '../../../../../core/schemas/reference.ts';
 import { createSyntheticSource } from '../../../../../streaming/sources/synthetic/source.ts';
 import { syntheticUniverse } from '../../../../../streaming/sources/synthetic/universe.ts';

@@ -1,12 +1,12 @@
-// The one file-system read in core, kept out of core/reference.ts so parsing stays pure: the symbol master ships
-// with the code. (The core lint rule bans node:fs; listing this file in its ignores would replace this comment.)
-// eslint-disable-next-line no-restricted-imports
 import { readFileSync } from 'node:fs';
-import { TickLakeError } from './errors.ts';
-import { parseReferenceCsv } from './reference.ts';
-import type { ReferenceSymbol } from './schemas/reference.ts';
+import { TickLakeError } from '../core/errors.ts';
+import { parseReferenceCsv } from '../core/reference.ts';
+import type { ReferenceSymbol } from '../core/schemas/reference.ts';
 
-/** Where reference/symbols.csv lives, relative to this module (works from a checkout or an installed package). */
+/**
+ * The shipped symbol master, read from disk: an edge, so it lives here and core/reference.ts only parses.
+ * Where reference/symbols.csv lives, relative to this module (works from a checkout or an installed package).
+ */
 export const SHIPPED_REFERENCE_URL = new URL('../reference/symbols.csv', import.meta.url);
 
 /** The shipped symbol master. It is part of the code, so any bad line is a bug: it throws instead of skipping. */

@@ -1,5 +1,17 @@
 import { z } from 'zod';
-import { ANOMALY_KINDS } from './options.ts';
+
+/** What the synthetic market injects, and labels (streaming/sources/synthetic/). */
+export const ANOMALY_KINDS = [
+  'price_jump',
+  'volume_spike',
+  'spread_blowout',
+  'stale_feed',
+  'duplicate',
+  'out_of_order',
+  'late',
+  'malformed',
+] as const;
+export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
 
 /**
  * One line of the labels file (NDJSON): the oracle that cleaning, alerts and the anomaly model are judged by.

@@ -1,4 +1,4 @@
-import type { SourceRecord } from '../source.ts';
+import type { SourceRecord } from './source.ts';
 
 /**
  * Event-time pacing shared by the replay and synthetic sources: at speed N, a record whose event time is Δ after the

@@ -1,19 +1,19 @@
-import { BarAggregator, type BarAggregatorSnapshot, type BarEvent } from '../../core/bars.ts';
-import { Deduper, type DedupeSnapshot } from '../../core/dedupe.ts';
-import { Enricher, type EnricherSnapshot } from '../../core/enrich.ts';
-import type { Bar } from '../../core/schemas/bar.ts';
-import type { DlqReason } from '../../core/schemas/dlq.ts';
-import type { EnrichedTick } from '../../core/schemas/enriched.ts';
-import type { ReferenceSymbol } from '../../core/schemas/reference.ts';
-import type { TradeTick } from '../../core/schemas/tick.ts';
-import type { Config } from '../../core/config.ts';
-import { decodeRawTick, validationLimitsSchema, type ValidationLimits } from '../../core/validate.ts';
-import { HEARTBEAT_KEY, parseHeartbeat } from '../heartbeat.ts';
+import { z } from 'zod';
+import { BarAggregator, barAggregatorSnapshotSchema, type BarEvent, type LateTrade } from './bars.ts';
+import type { Config } from './config.ts';
+import { Deduper, dedupeSnapshotSchema } from './dedupe.ts';
+import { Enricher, enricherSnapshotSchema } from './enrich.ts';
+import type { Bar } from './schemas/bar.ts';
+import type { DlqReason } from './schemas/dlq.ts';
+import type { EnrichedTick } from './schemas/enriched.ts';
+import { HEARTBEAT_KEY, parseHeartbeat } from './schemas/heartbeat.ts';
+import type { ReferenceSymbol } from './schemas/reference.ts';
+import { decodeRawTick, validationLimitsSchema, type ValidationLimits } from './validate.ts';
 
 /**
  * What one `ticks.raw` partition turns into: the pure core (validate → dedupe → enrich → bars) applied record by
  * record, with all state that must survive a restart in one snapshot. No Kafka here: the processor runtime feeds
- * records and ships the outputs; tests and the batch path can drive it directly.
+ * records and ships the outputs; tests and the batch path drive it directly.
  */
 export interface RawRecord {
   key: string | null;
@@ -29,20 +29,23 @@ export interface Rejected {
   detail: string;
 }
 
-export interface LateTick {
-  tick: TradeTick;
-  reason: string;
-  windowStart: number;
-  watermark: number;
-}
+/**
+ * What to do with a valid tick whose symbol the symbol master does not hold. `accept` (the default) keeps it and
+ * enriches it with what is known (reference fields null), so a replay of one's own file or a feed's new listing
+ * goes through; `dlq` dead-letters it as `unknown_symbol`.
+ */
+export const UNKNOWN_SYMBOL_POLICIES = ['accept', 'dlq'] as const;
+export type UnknownSymbolPolicy = (typeof UNKNOWN_SYMBOL_POLICIES)[number];
 
 export interface PipelineOutputs {
   enriched: EnrichedTick[];
   bars: Bar[];
-  late: LateTick[];
+  late: LateTrade[];
   rejected: Rejected[];
   duplicates: number;
   heartbeats: number;
+  /** Ticks accepted without reference data (policy `accept`), by symbol. */
+  unknownSymbols: Map<string, number>;
 }
 
 export interface PipelineOptions {
@@ -51,6 +54,7 @@ export interface PipelineOptions {
   dedupeWindowUs: number;
   outOfOrdernessUs: number;
   allowedLatenessUs: number;
+  unknownSymbols: UnknownSymbolPolicy;
   ewmaLambda?: number;
 }
 
@@ -67,20 +71,42 @@ export function pipelineOptionsFrom(config: Config): PipelineOptions {
     dedupeWindowUs: p.dedupeWindowMs * 1000,
     outOfOrdernessUs: p.outOfOrdernessMs * 1000,
     allowedLatenessUs: p.allowedLatenessMs * 1000,
+    unknownSymbols: p.unknownSymbols,
   };
 }
 
-export interface PipelineSnapshot {
-  v: 1;
+const offsetSchema = z.string().regex(/^\d+$/);
+
+/** A processor checkpoint (`processor.state`, key = input partition, value gzip'd JSON of this). */
+export const pipelineSnapshotSchema = z.object({
+  v: z.literal(1),
   /** The first offset not yet reflected in this state. */
-  nextOffset: string;
-  dedupe: DedupeSnapshot;
-  enrich: EnricherSnapshot;
-  bars: BarAggregatorSnapshot;
-}
+  nextOffset: offsetSchema,
+  dedupe: dedupeSnapshotSchema,
+  enrich: enricherSnapshotSchema,
+  bars: barAggregatorSnapshotSchema,
+});
+export type PipelineSnapshot = z.infer<typeof pipelineSnapshotSchema>;
+
+/** What the committed consumer offset's metadata holds: where the partition's latest checkpoint is. */
+export const checkpointRefSchema = z.object({
+  /** Offset of the checkpoint record in processor.state (same partition number as the input). */
+  o: offsetSchema,
+  /** The input offset the checkpoint's state reflects (its nextOffset). */
+  n: offsetSchema,
+});
+export type CheckpointRef = z.infer<typeof checkpointRefSchema>;
 
 export function emptyOutputs(): PipelineOutputs {
-  return { enriched: [], bars: [], late: [], rejected: [], duplicates: 0, heartbeats: 0 };
+  return {
+    enriched: [],
+    bars: [],
+    late: [],
+    rejected: [],
+    duplicates: 0,
+    heartbeats: 0,
+    unknownSymbols: new Map(),
+  };
 }
 
 export class PartitionPipeline {
@@ -106,13 +132,15 @@ export class PartitionPipeline {
     );
   }
 
-  static restore(options: PipelineOptions, snapshot: PipelineSnapshot): PartitionPipeline {
+  /** From a checkpoint as read back (unknown JSON): parsed by its schema first. */
+  static restore(options: PipelineOptions, snapshot: unknown): PartitionPipeline {
+    const s = pipelineSnapshotSchema.parse(snapshot);
     return new PartitionPipeline(
       options,
-      Deduper.restore(snapshot.dedupe),
-      Enricher.restore(snapshot.enrich),
-      BarAggregator.restore(snapshot.bars),
-      snapshot.nextOffset,
+      Deduper.restore(s.dedupe),
+      Enricher.restore(s.enrich),
+      BarAggregator.restore(s.bars),
+      s.nextOffset,
     );
   }
 
@@ -145,12 +173,22 @@ export class PartitionPipeline {
         return;
       }
     }
-    const decoded = decodeRawTick(record.value, this.options.limits, record.timestampMs * 1000, reference);
+    // The symbol master is consulted here, after validation, so the policy decides what an unknown symbol means.
+    const decoded = decodeRawTick(record.value, this.options.limits, record.timestampMs * 1000);
     if (!decoded.ok) {
       out.rejected.push({ record, reason: decoded.reason, detail: decoded.detail });
       return;
     }
     const tick = decoded.tick;
+    const ref = reference?.get(tick.symbol);
+    if (reference !== undefined && ref === undefined) {
+      if (this.options.unknownSymbols === 'dlq') {
+        const detail = `symbol ${JSON.stringify(tick.symbol)} is not in the symbol master`;
+        out.rejected.push({ record, reason: 'unknown_symbol', detail });
+        return;
+      }
+      out.unknownSymbols.set(tick.symbol, (out.unknownSymbols.get(tick.symbol) ?? 0) + 1);
+    }
     if (this.deduper.seen(tick.id, tick.ts)) {
       out.duplicates++;
       return;
@@ -160,13 +198,13 @@ export class PartitionPipeline {
     for (const e of events) {
       if (e.kind === 'late') {
         late = true;
-        out.late.push({ tick: e.tick, reason: e.reason, windowStart: e.windowStart, watermark: e.watermark });
+        out.late.push(e);
       }
     }
     this.collectBars(events, out);
     // A trade too late for its bar is kept in ticks.late, not enriched: the lake's enriched table then holds
     // exactly the trades the bars were built from, which is what reconciliation compares.
-    if (!late) out.enriched.push(this.enricher.enrich(tick, reference?.get(tick.symbol), processedTs));
+    if (!late) out.enriched.push(this.enricher.enrich(tick, ref, processedTs));
   }
 
   private collectBars(events: BarEvent[], out: PipelineOutputs): void {
