@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { TickLakeError } from '../core/errors.ts';
 import { rewritePartition } from './duckdb-rewrite.ts';
 import { mapLimit } from '../core/lanes.ts';
-import { compactedFileKey, compareRanges, partitionRange, type SourceRange } from './layout.ts';
+import { compactedFileKey, mergeSources, partitionRange } from './layout.ts';
+
+// Where it lived first; the warehouse fingerprints a day with it too, so it moved to the pure layout module.
+export { mergeSources };
 import {
   commit,
   loadPartition,
@@ -72,26 +75,6 @@ export interface CompactionResult {
   rowsIn: number;
   rowsOut: number;
   timings?: CompactionTimings;
-}
-
-/** Merges contiguous offset ranges per topic-partition: what a compacted file says it was built from. */
-export function mergeSources(ranges: readonly SourceRange[]): SourceRange[] {
-  const sorted = [...ranges].sort(compareRanges);
-  const out: SourceRange[] = [];
-  for (const r of sorted) {
-    const last = out.at(-1);
-    if (
-      last &&
-      last.topic === r.topic &&
-      last.partition === r.partition &&
-      BigInt(r.startOffset) <= BigInt(last.endOffset) + 1n
-    ) {
-      if (BigInt(r.endOffset) > BigInt(last.endOffset)) last.endOffset = r.endOffset;
-    } else {
-      out.push({ ...r });
-    }
-  }
-  return out;
 }
 
 const missing = (path: string) =>

@@ -78,7 +78,8 @@ function sourceOf(inputs: readonly string[]): string {
   return `read_parquet([${inputs.map(str).join(', ')}], union_by_name = true, hive_partitioning = false)`;
 }
 
-async function inputColumns(con: DuckDBConnection, source: string): Promise<Map<string, string>> {
+/** Column name -> DuckDB type of what `source` (a `read_parquet(...)` expression) yields. */
+export async function inputColumns(con: DuckDBConnection, source: string): Promise<Map<string, string>> {
   const rows = (await con.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRowObjectsJS();
   return new Map(rows.map((r) => [String(r.column_name), String(r.column_type)]));
 }
@@ -103,13 +104,11 @@ export function dedupeStrategyFor(inputRows: number, memoryLimitBytes: number): 
   return inputRows * AGGREGATE_BYTES_PER_ROW <= memoryLimitBytes ? 'aggregate' : 'window';
 }
 
-/** The rows of `source` deduplicated and sorted, as a SELECT with exactly the table's columns and types. */
-export function rewriteQuery(
-  def: TableDef,
-  source: string,
-  present: ReadonlyMap<string, string>,
-  strategy: DedupeStrategy = 'aggregate',
-): string {
+/**
+ * Throws SCHEMA_INCOMPATIBLE (details.column) unless every column in `present` (name -> DuckDB type, as
+ * inputColumns gives) is a column of the table with its type. Compaction and the warehouse loader check inputs with it.
+ */
+export function checkInputColumns(def: TableDef, present: ReadonlyMap<string, string>): void {
   const byName = new Map<string, ColumnDef<unknown>>(def.columns.map((c) => [c.name, c]));
   for (const [name, type] of present) {
     const c = byName.get(name);
@@ -124,6 +123,17 @@ export function rewriteQuery(
       throw schemaError(def, `column ${name} is ${type} in the input files, expected ${DUCKDB_TYPES[c.kind]}`, name);
     }
   }
+}
+
+/** The rows of `source` deduplicated and sorted, as a SELECT with exactly the table's columns and types. */
+export function rewriteQuery(
+  def: TableDef,
+  source: string,
+  present: ReadonlyMap<string, string>,
+  strategy: DedupeStrategy = 'aggregate',
+): string {
+  checkInputColumns(def, present);
+  const byName = new Map<string, ColumnDef<unknown>>(def.columns.map((c) => [c.name, c]));
   const sortCols = sortColumns(def);
   const keys = [...def.dedupeKey];
   for (const k of new Set([...sortCols, ...keys])) {

@@ -80,3 +80,23 @@ export function compareRanges(a: SourceRange, b: SourceRange): number {
   const d = BigInt(a.startOffset) - BigInt(b.startOffset);
   return d < 0n ? -1 : d > 0n ? 1 : 0;
 }
+
+/** Merges contiguous offset ranges per topic-partition: what a compacted file says it was built from. */
+export function mergeSources(ranges: readonly SourceRange[]): SourceRange[] {
+  const sorted = [...ranges].sort(compareRanges);
+  const out: SourceRange[] = [];
+  for (const r of sorted) {
+    const last = out.at(-1);
+    if (
+      last &&
+      last.topic === r.topic &&
+      last.partition === r.partition &&
+      BigInt(r.startOffset) <= BigInt(last.endOffset) + 1n
+    ) {
+      if (BigInt(r.endOffset) > BigInt(last.endOffset)) last.endOffset = r.endOffset;
+    } else {
+      out.push({ ...r });
+    }
+  }
+  return out;
+}

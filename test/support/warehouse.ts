@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import type { Bar } from '../../core/schemas/bar.ts';
+import { rowCount } from '../../lake/columns.ts';
+import { scanLatest } from '../../lake/reader.ts';
+import type { Storage } from '../../lake/storage/storage.ts';
+import type { TableDef } from '../../lake/tables.ts';
+import { checksumColumn } from '../../warehouse/sql.ts';
+
+/** A dataset name no other run uses (BigQuery ids: letters, digits, underscores). */
+export const uniqueDataset = (prefix: string) =>
+  `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+
+export interface DaySum {
+  rows: number;
+  keys: number;
+  total: number;
+}
+
+/** The lake's day as the warehouse must hold it: one row per dedupe key (scanLatest, lake/order.ts). */
+export async function lakeDaySum(storage: Storage, def: TableDef, day: string): Promise<DaySum> {
+  const fromUs = Date.parse(`${day}T00:00:00Z`) * 1000;
+  const col = checksumColumn(def);
+  const keys = new Set<string>();
+  let rows = 0;
+  let total = 0;
+  for await (const cols of scanLatest(storage, def, { fromUs, toUs: fromUs + 86_400_000_000 })) {
+    const n = rowCount(cols);
+    rows += n;
+    for (let i = 0; i < n; i++) {
+      keys.add(def.dedupeKey.map((k) => String(cols[k]![i])).join('|'));
+      total += (cols[col]![i] as number | null) ?? 0;
+    }
+  }
+  return { rows, keys: keys.size, total };
+}
+
+/** `n` one-minute bars per symbol from `startUs`, at `revision`, prices shifted by it so revisions differ. */
+export function makeBars(n: number, startUs: number, revision: number, symbols = ['AAPL', 'MSFT']): Bar[] {
+  const out: Bar[] = [];
+  for (const [s, symbol] of symbols.entries()) {
+    for (let i = 0; i < n; i++) {
+      const windowStart = startUs + i * 60_000_000;
+      const open = 100 + s * 50 + i / 10 + revision;
+      out.push({
+        v: 1,
+        symbol,
+        windowStart,
+        windowEnd: windowStart + 60_000_000,
+        open,
+        high: open + 1,
+        low: open - 1,
+        close: open + 0.5,
+        volume: 1000 + i + revision * 10,
+        vwap: open + 0.25,
+        trades: 10 + revision,
+        firstTs: windowStart + 1,
+        lastTs: windowStart + 59_000_000,
+        revision,
+      });
+    }
+  }
+  return out;
+}
