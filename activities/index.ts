@@ -1,14 +1,17 @@
 import { createHealthActivities, type HealthDeps } from './health.ts';
 import { createLakeActivities, type LakeActivityDeps } from './lake.ts';
+import { createWarehouseActivities, type WarehouseActivityDeps } from './warehouse.ts';
 
 /** Every activity the worker registers, built from the clients the worker owns. */
 export interface ActivityDeps extends HealthDeps {
   lake: LakeActivityDeps;
+  warehouse: WarehouseActivityDeps;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createHealthActivities(deps),
     ...createLakeActivities(deps.lake),
+    ...createWarehouseActivities(deps.warehouse),
   };
 }

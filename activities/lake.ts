@@ -61,7 +61,7 @@ export function tableDef(table: string) {
 }
 
 /** Heartbeats every `ms` while `work` runs, so a worker that dies is noticed within the heartbeat timeout. */
-async function heartbeating<T>(ms: number, work: () => Promise<T>): Promise<T> {
+export async function heartbeating<T>(ms: number, work: () => Promise<T>): Promise<T> {
   const ctx = activityContext();
   if (!ctx) return work();
   ctx.heartbeat();
@@ -73,7 +73,7 @@ async function heartbeating<T>(ms: number, work: () => Promise<T>): Promise<T> {
   }
 }
 
-function activityContext(): Context | undefined {
+export function activityContext(): Context | undefined {
   try {
     return Context.current();
   } catch {

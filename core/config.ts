@@ -178,6 +178,16 @@ export const configSchema = z.object({
       apiEndpoint: z.url().optional().default('http://127.0.0.1:9050'),
       dataset: z.string().regex(/^\w+$/, 'letters, digits and underscores only').default('ticklake'),
       location: z.string().default('US'),
+      /**
+       * `gs://bucket/prefix/` where BigQuery can read the lake's object keys (the lake bucket on GCS): a day is then
+       * one load job over its files' URIs. Unset: the loader reads each file from the lake and uploads it.
+       */
+      gcsLakeUri: z
+        .string()
+        .regex(/^gs:\/\/[a-z0-9._-]+\/([\w.-]+\/)*$/, "'gs://bucket/' or 'gs://bucket/prefix/'")
+        .optional(),
+      /** Files of one day uploaded into its staging table at once. */
+      loadConcurrency: z.coerce.number().int().min(1).max(32).default(4),
     })
     .prefault({}),
   metrics: z

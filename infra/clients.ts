@@ -6,6 +6,8 @@ import { Kafka, logLevel, type logCreator } from 'kafkajs';
 import type { Config } from '../core/config.ts';
 import { createLogger, type LogLevel } from './logger.ts';
 import { S3Storage, s3ClientFromConfig } from '../lake/storage/s3.ts';
+import type { Storage } from '../lake/storage/storage.ts';
+import type { WarehouseDeps } from '../warehouse/warehouse.ts';
 
 /** The one place each external client is built from config, so every process talks to the same endpoints. */
 
@@ -61,6 +63,19 @@ export function bigqueryClient(config: Config): BigQuery {
     location: config.bigquery.location,
     ...(local ? { authClient: emulatorAuth() } : {}),
   });
+}
+
+/** The warehouse loader's dependencies: the configured dataset, read from `storage` (the lake). */
+export function warehouseDeps(config: Config, storage: Storage): Omit<WarehouseDeps, 'heartbeat' | 'failpoint'> {
+  return {
+    bigquery: bigqueryClient(config),
+    storage,
+    projectId: config.bigquery.projectId,
+    dataset: config.bigquery.dataset,
+    location: config.bigquery.location,
+    gcsLakeUri: config.bigquery.gcsLakeUri,
+    concurrency: config.bigquery.loadConcurrency,
+  };
 }
 
 function emulatorAuth(): OAuth2Client {

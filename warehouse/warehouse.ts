@@ -221,6 +221,16 @@ export class Warehouse {
     return dueDays(days, await this.ledger(t.name), range);
   }
 
+  /** The days the lake holds for a table (in `range` when given). */
+  async lakeDays(table: string, range: { from?: string; to?: string } = {}): Promise<string[]> {
+    const t = warehouseTable(table);
+    const snap = await loadSnapshot(this.deps.storage, t.def.name);
+    const days = snap ? snapshotDays(snap).map((d) => dayOfLakeDay(d.day)) : [];
+    return days
+      .filter((d) => (range.from === undefined || d >= range.from) && (range.to === undefined || d <= range.to))
+      .sort();
+  }
+
   /** What the lake holds for one day of `t`: the files the manifest lists for it (sink files or compacted ones). */
   async lakeDay(t: WarehouseTable, day: string, snap?: Snapshot | null): Promise<{ day: LakeDay; files: FileEntry[] }> {
     const s = snap === undefined ? await loadSnapshot(this.deps.storage, t.def.name) : snap;

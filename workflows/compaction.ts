@@ -86,7 +86,8 @@ export async function compactionSweepWorkflow(input: CompactionSweepInput = {}):
   return result;
 }
 
-async function runChild(item: CompactInput): Promise<CompactOutcome | 'running' | 'failed'> {
+/** One partition's compaction as a child workflow named after it; also the backfill's. */
+export async function runChild(item: CompactInput): Promise<CompactOutcome | 'running' | 'failed'> {
   try {
     const child = await startChild(compactPartitionWorkflow, {
       workflowId: WORKFLOW_IDS.compactPartition(item.table, item.partition),

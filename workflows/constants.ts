@@ -15,6 +15,10 @@ export const WORKFLOW_IDS = {
     return p ? `compact/${table}/${p.day}/${p.hour}` : `compact/${table}/${partition}`;
   },
   vacuum: (runKey: string) => `vacuum/${runKey}`,
+  warehouseLoadSweep: (runKey: string) => `warehouse-load/${runKey}`,
+  /** One warehouse table's day: `load/ticks/2026-11-20`. */
+  warehouseLoad: (table: string, day: string) => `load/${table}/${day}`,
+  backfill: (table: string, from: string, to: string) => `backfill/${table}/${from}..${to}`,
 } as const;
 
 /** The day and hour of a lake partition path (`dt=YYYY-MM-DD/hour=HH`), or undefined for anything else. */
@@ -25,11 +29,11 @@ export function partitionParts(partition: string): { day: string; hour: string }
 
 export const SEARCH_ATTRIBUTES = {
   table: defineSearchAttributeKey('TicklakeTable', SearchAttributeType.KEYWORD),
-  /** The lake partition as the lake writes it, `dt=YYYY-MM-DD/hour=HH`. */
+  /** The lake partition as the lake writes it, `dt=YYYY-MM-DD/hour=HH`; a warehouse load's is its day, `dt=YYYY-MM-DD`. */
   partition: defineSearchAttributeKey('TicklakePartition', SearchAttributeType.KEYWORD),
   /** The partition's day, so the UI can filter a date range. */
   date: defineSearchAttributeKey('TicklakeDate', SearchAttributeType.DATETIME),
-  /** What the run ended with: compacted, noop, conflict, nothing_to_do, vacuumed, failed. */
+  /** What the run ended with: committed, noop, conflict, nothing_to_do, failed (compaction); loaded, unchanged, failed (loads). */
   outcome: defineSearchAttributeKey('TicklakeOutcome', SearchAttributeType.KEYWORD),
 } as const;
 
@@ -51,3 +55,22 @@ export function searchAttributeFlags(): string[] {
 
 /** The lake tables the batch layer maintains (lake/tables.ts declares them; a unit test keeps the two equal). */
 export const LAKE_TABLES = ['raw', 'enriched', 'bars', 'alerts'] as const;
+
+/**
+ * The warehouse table each lake table loads into (warehouse/tables.ts declares them with their schemas; a unit test
+ * keeps the two equal). Workflows may not import warehouse/, so the names they need live here.
+ */
+export const WAREHOUSE_TABLE_OF: Record<(typeof LAKE_TABLES)[number], string> = {
+  raw: 'ticks',
+  enriched: 'ticks_enriched',
+  bars: 'bars_1m',
+  alerts: 'alerts',
+};
+
+/** A lake or warehouse table name -> both, or undefined. */
+export function tableNames(name: string): { lake: string; warehouse: string } | undefined {
+  for (const [lake, warehouse] of Object.entries(WAREHOUSE_TABLE_OF)) {
+    if (name === lake || name === warehouse) return { lake, warehouse };
+  }
+  return undefined;
+}

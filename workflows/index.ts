@@ -2,3 +2,4 @@
 export { compactionSweepWorkflow, compactPartitionWorkflow } from './compaction.ts';
 export { healthCheckWorkflow } from './health-check.ts';
 export { vacuumWorkflow } from './vacuum.ts';
+export { backfillWorkflow, warehouseLoadSweepWorkflow, warehouseLoadWorkflow } from './warehouse.ts';

@@ -1,6 +1,7 @@
 import type { CompactionSweepInput } from './compaction.ts';
 import { WORKFLOW_IDS } from './constants.ts';
 import type { VacuumInput } from './vacuum.ts';
+import type { WarehouseLoadSweepInput } from './warehouse.ts';
 
 /**
  * The batch layer's schedules, declared once: `ticklake schedules apply` makes the server's schedules equal to
@@ -45,6 +46,16 @@ export function batchSchedules(): ScheduleDef[] {
       args: [{} satisfies VacuumInput],
       spec: { cronExpressions: ['30 3 * * *'] },
       catchupWindow: '1d',
+    },
+    {
+      id: `${SCHEDULE_PREFIX}warehouse-load`,
+      description: 'Load every lake day that changed since its last load into BigQuery (every table)',
+      workflowType: 'warehouseLoadSweepWorkflow',
+      workflowId: WORKFLOW_IDS.warehouseLoadSweep('scheduled'),
+      args: [{} satisfies WarehouseLoadSweepInput],
+      // The warehouse is this fresh: a day's new sink files are in BigQuery within one period, compaction or not.
+      spec: { intervals: [{ every: '15m' }] },
+      catchupWindow: '15m',
     },
   ];
 }

@@ -208,6 +208,7 @@ describe('batch schedules', () => {
     expect(listed.map((s) => [s.id, s.paused])).toEqual([
       ['ticklake-compaction-sweep', true],
       ['ticklake-vacuum', false],
+      ['ticklake-warehouse-load', false],
     ]);
     expect(listed.every((s) => s.nextRun !== null)).toBe(true);
     await expect(client.schedule.getHandle('someone-elses').describe()).resolves.toBeDefined();

@@ -1,12 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import { TABLES } from '../../../lake/tables.ts';
-import { LAKE_TABLES, partitionParts, searchAttributeFlags, WORKFLOW_IDS } from '../../../workflows/constants.ts';
+import { WAREHOUSE_TABLES } from '../../../warehouse/tables.ts';
+import {
+  LAKE_TABLES,
+  partitionParts,
+  searchAttributeFlags,
+  tableNames,
+  WAREHOUSE_TABLE_OF,
+  WORKFLOW_IDS,
+} from '../../../workflows/constants.ts';
 import * as workflows from '../../../workflows/index.ts';
 import { batchSchedules, SCHEDULE_PREFIX } from '../../../workflows/schedules.ts';
 
 describe('the batch layer catalog', () => {
   it('maintains exactly the lake tables lake/tables.ts declares', () => {
     expect([...LAKE_TABLES].sort()).toEqual(Object.keys(TABLES).sort());
+  });
+
+  it('loads into exactly the warehouse tables warehouse/tables.ts declares, under either name', () => {
+    expect(WAREHOUSE_TABLE_OF).toEqual(Object.fromEntries(WAREHOUSE_TABLES.map((t) => [t.lake, t.name])));
+    expect(tableNames('raw')).toEqual({ lake: 'raw', warehouse: 'ticks' });
+    expect(tableNames('bars_1m')).toEqual({ lake: 'bars', warehouse: 'bars_1m' });
+    expect(tableNames('nope')).toBeUndefined();
+    expect(WORKFLOW_IDS.warehouseLoad('ticks', '2026-11-20')).toBe('load/ticks/2026-11-20');
+  });
+
+  it('loads the warehouse every 15 minutes', () => {
+    const def = batchSchedules().find((d) => d.id === 'ticklake-warehouse-load')!;
+    expect(def).toMatchObject({ workflowType: 'warehouseLoadSweepWorkflow', spec: { intervals: [{ every: '15m' }] } });
   });
 
   it('schedules only workflows the worker registers, under unique ticklake- ids', () => {

@@ -17,6 +17,10 @@ describe('workflow determinism', () => {
         'compact-partition.json',
         'compact-partition-failed.json',
         'vacuum.json',
+        'warehouse-load-sweep.json',
+        'warehouse-load.json',
+        'warehouse-load-failed.json',
+        'backfill.json',
       ]),
     );
   });

@@ -1,0 +1,187 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLakeActivities } from '../../../activities/lake.ts';
+import { createWarehouseActivities } from '../../../activities/warehouse.ts';
+import { bigqueryClient } from '../../../infra/clients.ts';
+import { withTemporalFailures } from '../../../infra/temporal/failures.ts';
+import { closeDuckDb } from '../../../lake/duckdb.ts';
+import type { SourceRange } from '../../../lake/layout.ts';
+import type { Storage } from '../../../lake/storage/storage.ts';
+import { rawTable } from '../../../lake/tables.ts';
+import { LakeWriter } from '../../../lake/writer.ts';
+import { Warehouse } from '../../../warehouse/warehouse.ts';
+import { SEARCH_ATTRIBUTES, WORKFLOW_IDS } from '../../../workflows/constants.ts';
+import { backfillWorkflow, warehouseLoadSweepWorkflow, warehouseLoadWorkflow } from '../../../workflows/index.ts';
+import { testStackConfig } from '../../support/stack.ts';
+import { localTemporal, temporalBinary, WORKFLOWS_PATH } from '../../support/temporal.ts';
+import { uniqueDataset } from '../../support/warehouse.ts';
+import { makeTicks, tempStorage } from '../../unit/lake/fixtures.ts';
+
+const HOUR_US = 3_600_000_000;
+const DAY1 = '2026-11-20';
+const DAY2 = '2026-11-21';
+const dayUs = (day: string) => Date.parse(`${day}T00:00:00Z`) * 1000;
+const config = testStackConfig();
+const bq = bigqueryClient(config);
+const dataset = uniqueDataset('it_whwf');
+
+/** As in lake-workflows.test.ts: TICKLAKE_RECORD_HISTORIES=1 saves the runs for the replay test. */
+async function record(name: string, workflowId: string): Promise<void> {
+  if (process.env.TICKLAKE_RECORD_HISTORIES !== '1') return;
+  const out = spawnSync(
+    temporalBinary(),
+    ['workflow', 'show', '--address', env.address, '--workflow-id', workflowId, '--output', 'json'],
+    { encoding: 'utf8' },
+  );
+  if (out.status !== 0) throw new Error(`temporal workflow show: ${out.stderr}`);
+  const dir = fileURLToPath(new URL('../../fixtures/histories/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}${name}.json`, out.stdout);
+}
+
+let env: TestWorkflowEnvironment;
+let storage: Storage;
+let cleanup: () => Promise<void>;
+let stopWorker: () => Promise<void>;
+let wh: Warehouse;
+const taskQueue = `warehouse-test-${randomUUID()}`;
+let offset = 0;
+const range = (n: number): SourceRange => {
+  const r = { topic: 'ticks.raw', partition: 0, startOffset: String(offset), endOffset: String(offset + n - 1) };
+  offset += n;
+  return r;
+};
+
+beforeAll(async () => {
+  env = await localTemporal();
+  const t = await tempStorage();
+  storage = t.storage;
+  cleanup = t.cleanup;
+  const lake = new LakeWriter(storage);
+  // DAY1: two sink files in each of two hours (compactable); DAY2: one file.
+  for (const [day, hour, seq0] of [
+    [DAY1, 10, 0],
+    [DAY1, 10, 200],
+    [DAY1, 11, 400],
+    [DAY1, 11, 600],
+    [DAY2, 9, 800],
+  ] as const) {
+    const ticks = makeTicks(200, { startUs: dayUs(day) + hour * HOUR_US, spanUs: HOUR_US - 1, seq0 });
+    await lake.commit(rawTable, await lake.writeFile(rawTable, ticks, range(ticks.length)));
+  }
+  const deps = {
+    bigquery: bq,
+    storage,
+    projectId: config.bigquery.projectId,
+    dataset,
+    location: config.bigquery.location,
+    concurrency: 2,
+    heartbeatMs: 500,
+  };
+  wh = new Warehouse(deps);
+  await wh.apply();
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: withTemporalFailures({
+      ...createLakeActivities({ storage, targetBytes: 8 * 1024 * 1024, heartbeatMs: 500 }),
+      ...createWarehouseActivities(deps),
+    }),
+  });
+  const running = worker.run();
+  stopWorker = async () => {
+    worker.shutdown();
+    await running;
+  };
+});
+
+afterAll(async () => {
+  await stopWorker?.();
+  await env?.teardown();
+  await cleanup?.();
+  await bq
+    .dataset(dataset)
+    .delete({ force: true })
+    .catch(() => undefined);
+  await closeDuckDb();
+});
+
+describe('warehouse load on Temporal', () => {
+  it('loads each changed day in a child named after it, with its outcome searchable, then finds nothing to do', async () => {
+    const sweepId = WORKFLOW_IDS.warehouseLoadSweep(randomUUID());
+    const first = await env.client.workflow.execute(warehouseLoadSweepWorkflow, {
+      taskQueue,
+      workflowId: sweepId,
+      args: [{ tables: ['ticks'] }],
+    });
+    await record('warehouse-load-sweep', sweepId);
+    expect(first).toEqual({ loaded: 2, unchanged: 0, failed: [], skippedRunning: 0 });
+    const id = WORKFLOW_IDS.warehouseLoad('ticks', DAY1);
+    expect(id).toBe(`load/ticks/${DAY1}`);
+    const handle = env.client.workflow.getHandle(id);
+    expect(await handle.result()).toMatchObject({ status: 'loaded', files: 4, rows: 800 });
+    await record('warehouse-load', id);
+    const d = await handle.describe();
+    expect(d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.table)).toBe('ticks');
+    expect(d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.partition)).toBe(`dt=${DAY1}`);
+    expect(d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.date)?.toISOString()).toBe(`${DAY1}T00:00:00.000Z`);
+    expect(d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.outcome)).toBe('loaded');
+
+    const second = await env.client.workflow.execute(warehouseLoadSweepWorkflow, {
+      taskQueue,
+      workflowId: WORKFLOW_IDS.warehouseLoadSweep(randomUUID()),
+      args: [{ tables: ['ticks'] }],
+    });
+    expect(second).toEqual({ loaded: 0, unchanged: 0, failed: [], skippedRunning: 0 });
+  });
+
+  it('backfill compacts the range and reloads its days: the same rows', async () => {
+    const id = WORKFLOW_IDS.backfill('raw', DAY1, DAY2);
+    const out = await env.client.workflow.execute(backfillWorkflow, {
+      taskQueue,
+      workflowId: id,
+      args: [{ table: 'raw', from: DAY1, to: DAY2 }],
+    });
+    await record('backfill', id);
+    expect(out).toEqual({
+      compacted: 2,
+      compactionFailed: [],
+      loads: { loaded: 2, unchanged: 0, failed: [], skippedRunning: 0 },
+    });
+    const reloaded = await env.client.workflow.getHandle(WORKFLOW_IDS.warehouseLoad('ticks', DAY1)).result();
+    expect(reloaded).toMatchObject({ status: 'loaded', reason: 'forced', files: 2, rows: 800 });
+    const [n] = await wh.query<{ n: number }>(
+      `SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS ids FROM \`${config.bigquery.projectId}.${dataset}.ticks\``,
+    );
+    expect(n).toMatchObject({ n: 1000, ids: 1000 });
+  });
+
+  it('fails a day on input that will never pass at once, without retrying, and says why', async () => {
+    const handle = await env.client.workflow.start(warehouseLoadWorkflow, {
+      taskQueue,
+      workflowId: WORKFLOW_IDS.warehouseLoad('ticks', '2026-02-30'),
+      args: [{ table: 'ticks', day: '2026-02-30' }],
+    });
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect(cause.type).toBe('INPUT_INVALID');
+    expect(cause.message).toMatch(/not a day/);
+    const history = await handle.fetchHistory();
+    const attempts = history.events
+      ?.filter((e) => e.activityTaskStartedEventAttributes)
+      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    expect(attempts).toEqual([1]);
+    expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.outcome)).toBe('failed');
+    await record('warehouse-load-failed', handle.workflowId);
+  });
+});

@@ -1,0 +1,186 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  continueAsNew,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { LakeActivities } from '../activities/lake.ts';
+import type { LoadDayInput, LoadDayOutcome, WarehouseActivities } from '../activities/warehouse.ts';
+import { runChild as compactChild } from './compaction.ts';
+import {
+  LAKE_TABLES,
+  partitionParts,
+  SEARCH_ATTRIBUTES,
+  tableNames,
+  WAREHOUSE_TABLE_OF,
+  WORKFLOW_IDS,
+} from './constants.ts';
+
+// Finding days reads the lake's snapshot and the ledger: quick, retried briefly. Loading a day stages its files and
+// swaps the day in: minutes for a busy day, heartbeating, retried long enough to ride out a BigQuery or S3 outage.
+const { findWarehouseDays } = proxyActivities<WarehouseActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8 },
+});
+const { loadWarehouseDay } = proxyActivities<WarehouseActivities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 20 },
+});
+const { findCompactionCandidates } = proxyActivities<LakeActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8 },
+});
+
+export interface WarehouseLoadSweepInput {
+  /** Warehouse table names; default: every table. */
+  tables?: string[];
+  /** Days loaded at once. */
+  concurrency?: number;
+  /** Children per run; past it the sweep continues as new, so its history stays small. */
+  maxPerRun?: number;
+  /** Carried across continue-as-new: `table/day`s that failed in this sweep, not retried by it. */
+  failed?: string[];
+}
+
+export interface WarehouseLoadSweepResult {
+  loaded: number;
+  unchanged: number;
+  failed: string[];
+  /** Days a still-running load (of an earlier sweep or a backfill) already owned. */
+  skippedRunning: number;
+}
+
+function dayAttributes(input: LoadDayInput) {
+  return [
+    { key: SEARCH_ATTRIBUTES.table, value: input.table },
+    { key: SEARCH_ATTRIBUTES.partition, value: `dt=${input.day}` },
+    { key: SEARCH_ATTRIBUTES.date, value: new Date(`${input.day}T00:00:00Z`) },
+  ];
+}
+
+/** Loads `items`, a few at a time, each in a child named after its table and day. */
+async function loadDays(items: LoadDayInput[], concurrency: number): Promise<WarehouseLoadSweepResult> {
+  const result: WarehouseLoadSweepResult = { loaded: 0, unchanged: 0, failed: [], skippedRunning: 0 };
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      try {
+        const child = await startChild(warehouseLoadWorkflow, {
+          workflowId: WORKFLOW_IDS.warehouseLoad(item.table, item.day),
+          args: [item],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          typedSearchAttributes: dayAttributes(item),
+        });
+        const outcome = await child.result();
+        if (outcome.status === 'loaded') result.loaded++;
+        else result.unchanged++;
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) result.skippedRunning++;
+        else {
+          log.warn('warehouse load failed', { ...item, error: (err as Error).message });
+          result.failed.push(`${item.table}/${item.day}`);
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, concurrency), items.length) }, lane));
+  return result;
+}
+
+/**
+ * Every 15 minutes: loads each day whose lake data changed since its last load (today's, mostly; a day compaction
+ * rewrote is checked and found unchanged), one child workflow per day (`load/<table>/<day>`).
+ */
+export async function warehouseLoadSweepWorkflow(
+  input: WarehouseLoadSweepInput = {},
+): Promise<WarehouseLoadSweepResult> {
+  const tables = input.tables ?? LAKE_TABLES.map((t) => WAREHOUSE_TABLE_OF[t]);
+  const failed = new Set(input.failed ?? []);
+  const work: LoadDayInput[] = [];
+  for (const table of tables) {
+    for (const day of await findWarehouseDays({ table })) {
+      if (!failed.has(`${table}/${day}`)) work.push({ table, day });
+    }
+  }
+  const batch = work.slice(0, input.maxPerRun ?? 100);
+  const result = await loadDays(batch, input.concurrency ?? 2);
+  if (work.length > batch.length) {
+    await continueAsNew<typeof warehouseLoadSweepWorkflow>({ ...input, failed: [...failed, ...result.failed] });
+  }
+  return result;
+}
+
+/** One table's day: the load activity, and its outcome as a search attribute for the Temporal UI. */
+export async function warehouseLoadWorkflow(input: LoadDayInput): Promise<LoadDayOutcome> {
+  if (!workflowInfo().typedSearchAttributes.get(SEARCH_ATTRIBUTES.table)) {
+    upsertSearchAttributes(dayAttributes(input));
+  }
+  try {
+    const outcome = await loadWarehouseDay(input);
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.outcome, value: outcome.status }]);
+    return outcome;
+  } catch (err) {
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.outcome, value: 'failed' }]);
+    // A non-retryable failure names the file and column: make it this run's failure, on the day's own row.
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) throw err.cause;
+    throw err;
+  }
+}
+
+export interface BackfillInput {
+  /** Lake (`raw`) or warehouse (`ticks`) table name. */
+  table: string;
+  from: string;
+  to: string;
+  /** Compact the range's closed partitions with small files first (default true). */
+  compact?: boolean;
+  concurrency?: number;
+}
+
+export interface BackfillResult {
+  compacted: number;
+  compactionFailed: string[];
+  loads: WarehouseLoadSweepResult;
+}
+
+/**
+ * Re-runs a range of days: compacts their partitions that have small files, then loads every lake day of the range
+ * whether or not the ledger calls it unchanged (the load replaces each day, so the result is the same rows).
+ */
+export async function backfillWorkflow(input: BackfillInput): Promise<BackfillResult> {
+  const names = tableNames(input.table);
+  if (!names) throw ApplicationFailure.nonRetryable(`unknown table ${JSON.stringify(input.table)}`, 'INPUT_INVALID');
+  const concurrency = input.concurrency ?? 2;
+  let compacted = 0;
+  const compactionFailed: string[] = [];
+  if (input.compact ?? true) {
+    const candidates = await findCompactionCandidates({
+      table: names.lake,
+      closedBeforeUs: (Date.now() - 10 * 60_000) * 1000,
+      minFiles: 2,
+    });
+    const inRange = candidates.filter((c) => {
+      const day = partitionParts(c.partition)?.day;
+      return day !== undefined && day >= input.from && day <= input.to;
+    });
+    for (const c of inRange) {
+      const outcome = await compactChild({ table: names.lake, partition: c.partition });
+      if (outcome === 'failed') compactionFailed.push(c.partition);
+      else if (outcome !== 'running' && outcome.status === 'committed') compacted++;
+    }
+  }
+  const days = await findWarehouseDays({ table: names.warehouse, from: input.from, to: input.to, all: true });
+  const loads = await loadDays(
+    days.map((day) => ({ table: names.warehouse, day, force: true })),
+    concurrency,
+  );
+  return { compacted, compactionFailed, loads };
+}
