@@ -8,6 +8,7 @@ import { registerSchedulesCommand } from './schedules-command.ts';
 import { registerSinkCommand } from './sink-command.ts';
 import { registerTopicsCommand } from './topics-command.ts';
 import { registerStackCommand } from './stack-command.ts';
+import { registerWarehouseCommand } from './warehouse-command.ts';
 import { registerWorkerCommand } from './worker-command.ts';
 
 /** The whole CLI, built without running it (tests read the command tree). */
@@ -27,5 +28,6 @@ export function buildProgram(): Command {
   registerSinkCommand(program);
   registerLakeCommand(program);
   registerSchedulesCommand(program);
+  registerWarehouseCommand(program);
   return program;
 }
