@@ -3,9 +3,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { temporalClient } from '../infra/clients.ts';
+import { lakeStorage, temporalClient, warehouseDeps } from '../infra/clients.ts';
 import { stackDown, stackUp } from '../infra/stack/stack.ts';
 import { applySchedules } from '../infra/temporal/schedules.ts';
+import { Warehouse } from '../warehouse/warehouse.ts';
 import { demoPipeline, type PipelineProcess } from './pipeline.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 import { formatStatus } from './stack-command.ts';
@@ -25,6 +26,18 @@ export function registerDemoCommand(program: Command): void {
       const statuses = await stackUp({ config, progress: progressLine });
       process.stdout.write(formatStatus(statuses) + '\n');
       mkdirSync(join(config.stack.stateDir, 'demo'), { recursive: true });
+      // The warehouse's dataset, tables and views, as `ticklake warehouse apply` would make them (idempotent), so
+      // the first scheduled load has somewhere to go.
+      const storage = lakeStorage(config);
+      try {
+        const changes = await new Warehouse(warehouseDeps(config, storage)).apply();
+        const made = changes.filter((c) => c.action !== 'unchanged').length;
+        progressLine(
+          `[demo] warehouse dataset ${config.bigquery.dataset}: ${made} of ${changes.length} objects created or updated`,
+        );
+      } finally {
+        storage.client.destroy();
+      }
       // The batch layer's schedules, as `ticklake schedules apply` would set them (idempotent).
       const temporal = await temporalClient(config);
       try {
