@@ -26,6 +26,7 @@ const BENCHES = [
   { name: 'sink', file: 'sink.bench.ts', stack: true },
   { name: 'lake-manifest', file: 'lake-manifest.bench.ts', stack: true },
   { name: 'lake-reader', file: 'lake-reader.bench.ts', stack: true },
+  { name: 'kafka-clients', file: 'kafka-clients.bench.ts', stack: true },
 ] as const;
 
 const wanted = process.argv.slice(2);
