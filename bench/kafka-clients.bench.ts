@@ -224,6 +224,8 @@ async function benchmark(drivers: Driver[]): Promise<void> {
         }
         say(`run ${run + 1}/${RUNS}: ${client} transform done`);
       }
+    } catch (err) {
+      failures.push(`run ${run + 1} aborted: ${(err as Error).message.split('\n')[0]}`);
     } finally {
       await dropTopics(kafka, topics, groups);
     }
@@ -262,7 +264,11 @@ async function benchmark(drivers: Driver[]): Promise<void> {
       );
     }
   }
-  out(`runs per cell: ${[...results.values()].map((s) => s.length).join(' ')}`);
+  out('\nevery run (rec/s, in run order):');
+  for (const [key, samples] of results) {
+    const [client, w] = key.split('|');
+    out(`- ${label(client!)} ${w}: ${samples.map((s) => fmt(s.rate)).join(' / ')}`);
+  }
   for (const f of failures) out(`failure: ${f}`);
 }
 

@@ -159,14 +159,30 @@ export async function runJob<T extends ChildMessage['type']>(
   }
 }
 
+/**
+ * Creates the topics and waits (up to 30 s) until every partition has a leader. Not kafkajs's waitForLeaders:
+ * right after creation the metadata may still answer UNKNOWN_TOPIC_OR_PARTITION, which that wait does not retry.
+ */
 export async function createTopics(kafka: Kafka, topics: string[], partitions = 6): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     await admin.createTopics({
       topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-      waitForLeaders: true,
+      waitForLeaders: false,
     });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+        const ready = meta.every((t) => t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0));
+        if (ready) return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leaders after 30 s`);
+      await sleep(100);
+    }
   } finally {
     await admin.disconnect();
   }
