@@ -143,8 +143,8 @@ async function benchmark(drivers: Driver[]): Promise<void> {
     const groups: string[] = [];
     const topic = async (name: string) => {
       const t = `${prefix}${name}`;
+      topics.push(t); // before creating it: a creation that fails half way still gets the topic deleted
       await createTopics(kafka, [t]);
-      topics.push(t);
       return t;
     };
     try {

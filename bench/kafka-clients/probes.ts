@@ -51,8 +51,8 @@ function exactlyOnce(expected: string[], seen: string[]) {
 }
 
 async function withTopics<T>(ctx: ProbeContext, names: string[], groups: string[], fn: () => Promise<T>): Promise<T> {
-  await createTopics(ctx.kafka, names);
   try {
+    await createTopics(ctx.kafka, names);
     return await fn();
   } finally {
     await dropTopics(ctx.kafka, names, groups);
