@@ -7,13 +7,15 @@ export const PRODUCE_CHUNK = 10_000;
 export const PRODUCE_WINDOW = 4;
 /**
  * Fetch sizes of every consumer: at most 1 MiB per partition (Java's default) and 16 MiB per fetch, the broker
- * answering after 100 ms at the latest. A transform transaction holds at most FORWARD_CHUNK_BYTES of input per send
- * (the broker's message.max.bytes is 2 MiB per record batch).
+ * answering after 100 ms at the latest. A transform forwards its batch (at most about one partition fetch) in sends
+ * of at most FORWARD_CHUNK_BYTES, counted as value + RECORD_OVERHEAD_BYTES per record: large enough that a batch
+ * goes out in one send, below the broker's message.max.bytes of 2 MiB per record batch.
  */
 export const FETCH_MAX_BYTES = 16 << 20;
 export const FETCH_MAX_BYTES_PER_PARTITION = 1 << 20;
 export const FETCH_MAX_WAIT_MS = 100;
-export const FORWARD_CHUNK_BYTES = 1 << 20;
+export const FORWARD_CHUNK_BYTES = 1.5 * (1 << 20);
+export const RECORD_OVERHEAD_BYTES = 40;
 
 export function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];

@@ -26,6 +26,7 @@ import {
   packageVersion,
   PRODUCE_CHUNK,
   PRODUCE_WINDOW,
+  RECORD_OVERHEAD_BYTES,
 } from '../support.ts';
 
 const create: DriverFactory = async ({ brokers, clientId }) => {
@@ -134,7 +135,11 @@ const create: DriverFactory = async ({ brokers, clientId }) => {
             const messages = batch.messages.map((m) => ({ key: m.key, value: m.value }));
             const tx = await producer.transaction();
             try {
-              for (const c of chunksByBytes(messages, (m) => (m.value?.length ?? 0) + 40, FORWARD_CHUNK_BYTES)) {
+              for (const c of chunksByBytes(
+                messages,
+                (m) => (m.value?.length ?? 0) + RECORD_OVERHEAD_BYTES,
+                FORWARD_CHUNK_BYTES,
+              )) {
                 await tx.send({ topic: output, acks: -1, compression: CompressionTypes.None, messages: c });
               }
               await hooks?.forwarded?.(info);

@@ -45,6 +45,7 @@ import {
   packageVersion,
   PRODUCE_CHUNK,
   PRODUCE_WINDOW,
+  RECORD_OVERHEAD_BYTES,
 } from '../support.ts';
 
 /** Messages the stream may buffer before it stops fetching (default 1024). */
@@ -152,7 +153,7 @@ const create: DriverFactory = async ({ brokers, clientId }) => {
         const tx = await producer.beginTransaction();
         try {
           const forward = messages.map((m) => ({ topic: output, key: m.key, value: m.value }));
-          for (const c of chunksByBytes(forward, (m) => m.value.length + 40, FORWARD_CHUNK_BYTES)) {
+          for (const c of chunksByBytes(forward, (m) => m.value.length + RECORD_OVERHEAD_BYTES, FORWARD_CHUNK_BYTES)) {
             await tx.send({ messages: c });
           }
           await hooks?.forwarded?.(info);
