@@ -78,10 +78,7 @@ export interface ClientDriver {
     groupId: string;
     transactionalId: string;
     count: number;
-<<<<<<< HEAD
-=======
     hooks?: TransformHooks;
->>>>>>> kafka-clients
   }): Promise<void>;
 
   /** Probe: one idempotent producer, `batches.length` sends in flight at once (Promise.all); resolves when all acked. */
