@@ -21,7 +21,7 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { loadConfig } from '../core/config.ts';
+import { loadConfig } from '../infra/config.ts';
 import { testStackProfile } from '../infra/stack/profile.ts';
 import type { Job } from './kafka-clients/child.ts';
 import {

@@ -242,7 +242,7 @@ export async function probeZombie(ctx: ProbeContext, phase: 'forwarded' | 'offse
     const notes: string[] = [];
     const a = member('A', { batch: 1, phase });
     let b: ChildRun | undefined;
-    let aOutcome = 'no outcome';
+    let aOutcome: string;
     let bDone = false;
     try {
       const point = await a.next(['point'], 90_000);
