@@ -1,7 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { withTemporalFailures } from '../../infra/temporal/failures.ts';
 import { searchAttributeFlags } from '../../workflows/constants.ts';
 import { testStackConfig } from './stack.ts';
 
@@ -35,4 +38,42 @@ export async function localTemporal(): Promise<TestWorkflowEnvironment> {
       extraArgs: searchAttributeFlags().flatMap((f) => ['--search-attribute', f]),
     },
   });
+}
+
+/**
+ * With TICKLAKE_RECORD_HISTORIES=1, saves a run's history to test/fixtures/histories/<name>.json, which the replay
+ * test (test/unit/workflows/replay.test.ts) replays against the current workflow code. Record again only when a
+ * workflow changes on purpose (and then version it with patched() if runs of the old code may still be open). The
+ * Temporal CLI's JSON is the format the SDK's replay reads, and what `temporal workflow show` gives a person.
+ */
+export async function recordHistory(env: TestWorkflowEnvironment, name: string, workflowId: string): Promise<void> {
+  if (process.env.TICKLAKE_RECORD_HISTORIES !== '1') return;
+  const out = spawnSync(
+    temporalBinary(),
+    ['workflow', 'show', '--address', env.address, '--workflow-id', workflowId, '--output', 'json'],
+    { encoding: 'utf8' },
+  );
+  if (out.status !== 0) throw new Error(`temporal workflow show: ${out.stderr}`);
+  const dir = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}${name}.json`, out.stdout);
+}
+
+/** A worker of the real workflows on `taskQueue`, running until the returned stop is awaited. */
+export async function startTestWorker(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  activities: Record<string, (...args: never[]) => Promise<unknown>>,
+): Promise<() => Promise<void>> {
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: withTemporalFailures(activities),
+  });
+  const running = worker.run();
+  return async () => {
+    worker.shutdown();
+    await running;
+  };
 }

@@ -1,14 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLakeActivities } from '../../../activities/lake.ts';
-import { withTemporalFailures } from '../../../infra/temporal/failures.ts';
 import { applySchedules, listSchedules, pauseSchedule, triggerSchedule } from '../../../infra/temporal/schedules.ts';
 import { partitionOf, type SourceRange } from '../../../lake/layout.ts';
 import { loadSnapshot, snapshotFiles } from '../../../lake/manifest.ts';
@@ -18,7 +13,7 @@ import { LakeWriter } from '../../../lake/writer.ts';
 import { SEARCH_ATTRIBUTES, WORKFLOW_IDS } from '../../../workflows/constants.ts';
 import { compactionSweepWorkflow, compactPartitionWorkflow, vacuumWorkflow } from '../../../workflows/index.ts';
 import { batchSchedules } from '../../../workflows/schedules.ts';
-import { localTemporal, temporalBinary, WORKFLOWS_PATH } from '../../support/temporal.ts';
+import { localTemporal, recordHistory, startTestWorker } from '../../support/temporal.ts';
 import { T0, makeTicks, tempStorage } from '../../unit/lake/fixtures.ts';
 
 const HOUR_US = 3_600_000_000;
@@ -28,25 +23,6 @@ const range = (start: number, end: number): SourceRange => ({
   startOffset: String(start),
   endOffset: String(end),
 });
-
-/**
- * With TICKLAKE_RECORD_HISTORIES=1 the runs below are saved to test/fixtures/histories/, which the replay test
- * (test/unit/workflows/replay.test.ts) replays against the current workflow code: record again only when a
- * workflow changes on purpose (and then version it with patched() if runs of the old code may still be open).
- */
-async function record(name: string, workflowId: string): Promise<void> {
-  if (process.env.TICKLAKE_RECORD_HISTORIES !== '1') return;
-  // The Temporal CLI's JSON is the format historyFromJSON reads (and what `temporal workflow show` gives a person).
-  const out = spawnSync(
-    temporalBinary(),
-    ['workflow', 'show', '--address', env.address, '--workflow-id', workflowId, '--output', 'json'],
-    { encoding: 'utf8' },
-  );
-  if (out.status !== 0) throw new Error(`temporal workflow show: ${out.stderr}`);
-  const dir = fileURLToPath(new URL('../../fixtures/histories/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}${name}.json`, out.stdout);
-}
 
 let env: TestWorkflowEnvironment;
 let storage: Storage;
@@ -75,17 +51,11 @@ beforeAll(async () => {
   let offset = await seedHour(lake, T0, 4, 0);
   offset = await seedHour(lake, T0 + HOUR_US, 3, offset);
   await seedHour(lake, T0 + 2 * HOUR_US, 1, offset);
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
+  stopWorker = await startTestWorker(
+    env,
     taskQueue,
-    workflowsPath: WORKFLOWS_PATH,
-    activities: withTemporalFailures(createLakeActivities({ storage, targetBytes: 8 * 1024 * 1024, heartbeatMs: 500 })),
-  });
-  const running = worker.run();
-  stopWorker = async () => {
-    worker.shutdown();
-    await running;
-  };
+    createLakeActivities({ storage, targetBytes: 8 * 1024 * 1024, heartbeatMs: 500 }),
+  );
 });
 
 afterAll(async () => {
@@ -103,7 +73,7 @@ describe('compaction sweep on Temporal', () => {
       workflowId: sweepId,
       args: [{ tables: ['raw'] }],
     });
-    await record('compaction-sweep', sweepId);
+    await recordHistory(env, 'compaction-sweep', sweepId);
     expect(first).toEqual({ compacted: 2, unchanged: 0, failed: [], skippedRunning: 0 });
 
     const p0 = partitionOf(T0);
@@ -115,7 +85,7 @@ describe('compaction sweep on Temporal', () => {
       const workflowId = WORKFLOW_IDS.compactPartition('raw', partition);
       expect(workflowId).toBe(`compact/raw/${partition.slice(3, 13)}/${partition.slice(-2)}`);
       const handle = client.workflow.getHandle(workflowId);
-      if (partition === p0) await record('compact-partition', workflowId);
+      if (partition === p0) await recordHistory(env, 'compact-partition', workflowId);
       expect(await handle.result()).toMatchObject({
         status: 'committed',
         filesIn,
@@ -160,7 +130,7 @@ describe('compaction sweep on Temporal', () => {
       .map((e) => e.activityTaskStartedEventAttributes!.attempt);
     expect(attempts).toEqual([1]);
     expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.outcome)).toBe('failed');
-    await record('compact-partition-failed', handle.workflowId);
+    await recordHistory(env, 'compact-partition-failed', handle.workflowId);
   });
 
   it('vacuums: expires snapshots past the grace and removes the files compaction replaced', async () => {
@@ -171,7 +141,7 @@ describe('compaction sweep on Temporal', () => {
       workflowId: vacuumId,
       args: [{ tables: ['raw'], keepLast: 1, graceHours: 0 }],
     });
-    await record('vacuum', vacuumId);
+    await recordHistory(env, 'vacuum', vacuumId);
     expect(out).toHaveLength(1);
     expect(out[0]!.expiredSnapshots).toBeGreaterThan(0);
     // The 7 files the sweep replaced, plus the part manifests and day lists only expired snapshots referenced.

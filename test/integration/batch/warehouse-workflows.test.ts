@@ -1,16 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLakeActivities } from '../../../activities/lake.ts';
 import { createWarehouseActivities } from '../../../activities/warehouse.ts';
 import { bigqueryClient } from '../../../infra/clients.ts';
-import { withTemporalFailures } from '../../../infra/temporal/failures.ts';
 import { closeDuckDb } from '../../../lake/duckdb.ts';
 import type { SourceRange } from '../../../lake/layout.ts';
 import type { Storage } from '../../../lake/storage/storage.ts';
@@ -20,7 +15,7 @@ import { Warehouse } from '../../../warehouse/warehouse.ts';
 import { SEARCH_ATTRIBUTES, WORKFLOW_IDS } from '../../../workflows/constants.ts';
 import { backfillWorkflow, warehouseLoadSweepWorkflow, warehouseLoadWorkflow } from '../../../workflows/index.ts';
 import { testStackConfig } from '../../support/stack.ts';
-import { localTemporal, temporalBinary, WORKFLOWS_PATH } from '../../support/temporal.ts';
+import { localTemporal, recordHistory, startTestWorker } from '../../support/temporal.ts';
 import { uniqueDataset } from '../../support/warehouse.ts';
 import { makeTicks, tempStorage } from '../../unit/lake/fixtures.ts';
 
@@ -31,20 +26,6 @@ const dayUs = (day: string) => Date.parse(`${day}T00:00:00Z`) * 1000;
 const config = testStackConfig();
 const bq = bigqueryClient(config);
 const dataset = uniqueDataset('it_whwf');
-
-/** As in lake-workflows.test.ts: TICKLAKE_RECORD_HISTORIES=1 saves the runs for the replay test. */
-async function record(name: string, workflowId: string): Promise<void> {
-  if (process.env.TICKLAKE_RECORD_HISTORIES !== '1') return;
-  const out = spawnSync(
-    temporalBinary(),
-    ['workflow', 'show', '--address', env.address, '--workflow-id', workflowId, '--output', 'json'],
-    { encoding: 'utf8' },
-  );
-  if (out.status !== 0) throw new Error(`temporal workflow show: ${out.stderr}`);
-  const dir = fileURLToPath(new URL('../../fixtures/histories/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}${name}.json`, out.stdout);
-}
 
 let env: TestWorkflowEnvironment;
 let storage: Storage;
@@ -87,20 +68,10 @@ beforeAll(async () => {
   };
   wh = new Warehouse(deps);
   await wh.apply();
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: WORKFLOWS_PATH,
-    activities: withTemporalFailures({
-      ...createLakeActivities({ storage, targetBytes: 8 * 1024 * 1024, heartbeatMs: 500 }),
-      ...createWarehouseActivities(deps),
-    }),
+  stopWorker = await startTestWorker(env, taskQueue, {
+    ...createLakeActivities({ storage, targetBytes: 8 * 1024 * 1024, heartbeatMs: 500 }),
+    ...createWarehouseActivities(deps),
   });
-  const running = worker.run();
-  stopWorker = async () => {
-    worker.shutdown();
-    await running;
-  };
 });
 
 afterAll(async () => {
@@ -122,13 +93,13 @@ describe('warehouse load on Temporal', () => {
       workflowId: sweepId,
       args: [{ tables: ['ticks'] }],
     });
-    await record('warehouse-load-sweep', sweepId);
+    await recordHistory(env, 'warehouse-load-sweep', sweepId);
     expect(first).toEqual({ loaded: 2, unchanged: 0, failed: [], skippedRunning: 0 });
     const id = WORKFLOW_IDS.warehouseLoad('ticks', DAY1);
     expect(id).toBe(`load/ticks/${DAY1}`);
     const handle = env.client.workflow.getHandle(id);
     expect(await handle.result()).toMatchObject({ status: 'loaded', files: 4, rows: 800 });
-    await record('warehouse-load', id);
+    await recordHistory(env, 'warehouse-load', id);
     const d = await handle.describe();
     expect(d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.table)).toBe('ticks');
     expect(d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.partition)).toBe(`dt=${DAY1}`);
@@ -150,7 +121,7 @@ describe('warehouse load on Temporal', () => {
       workflowId: id,
       args: [{ table: 'raw', from: DAY1, to: DAY2 }],
     });
-    await record('backfill', id);
+    await recordHistory(env, 'backfill', id);
     expect(out).toEqual({
       compacted: 2,
       compactionFailed: [],
@@ -182,6 +153,6 @@ describe('warehouse load on Temporal', () => {
       .map((e) => e.activityTaskStartedEventAttributes!.attempt);
     expect(attempts).toEqual([1]);
     expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.outcome)).toBe('failed');
-    await record('warehouse-load-failed', handle.workflowId);
+    await recordHistory(env, 'warehouse-load-failed', handle.workflowId);
   });
 });
