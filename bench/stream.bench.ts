@@ -6,7 +6,9 @@
  * Each measurement runs next to a baseline in the same run, because this machine is shared and noisy:
  *  - producer: TickProducer (idempotent, acks=all, bounded buffer) vs a bare kafkajs `send` loop of the same records;
  *  - processor: StreamProcessor (validate, dedupe, enrich, bars, one transaction per batch) vs a bare kafkajs
- *    consume-and-produce loop that forwards every record without processing or transactions.
+ *    consume-and-produce loop that forwards every record without processing or transactions;
+ *  - both vs Kafka's own perf tools (kafka-producer-perf-test / kafka-consumer-perf-test from the broker's jars),
+ *    the broker's ceiling on this machine; and the time a fresh processor takes to its first committed batch.
  * Prints medians, the ratio to the baseline, and peak RSS of this process.
  */
 import { parseArgs } from 'node:util';
@@ -23,6 +25,7 @@ import { ReferenceCache, publishReference } from '../streaming/reference-cache.t
 import type { SourceRecord } from '../streaming/sources/source.ts';
 import { createSyntheticSource } from '../streaming/sources/synthetic/source.ts';
 import { applyTopics, topicName, topicSpecs } from '../streaming/topics.ts';
+import { javaConsume, javaProduce, kafkaToolsClasspath } from './kafka-clients/java.ts';
 import { median, peakRss, printTable, startRssSampler } from './support.ts';
 
 const { values: args } = parseArgs({
@@ -114,11 +117,18 @@ async function waitCommitted(config: Config, groupId: string, topic: string, tot
   }
 }
 
+/** Wall time from `start()` until the group has committed anything: how long a fresh processor takes to consume. */
+async function firstCommit(config: Config, groupId: string, topic: string): Promise<number> {
+  const started = performance.now();
+  await waitCommitted(config, groupId, topic, 1);
+  return (performance.now() - started) / 1000;
+}
+
 async function benchProcessor(
   config: Config,
   total: number,
   universe: Parameters<typeof publishReference>[2],
-): Promise<number> {
+): Promise<{ rate: number; startSecs: number }> {
   const kafka = kafkaClient(config);
   const refProducer = kafka.producer();
   await refProducer.connect();
@@ -128,12 +138,14 @@ async function benchProcessor(
   await reference.start();
   const processor = new StreamProcessor({ config, kafka, reference, log, instanceId: 'bench' });
   const started = performance.now();
+  const first = firstCommit(config, config.processor.groupId, topicName(config, 'raw'));
   await processor.start();
   await waitCommitted(config, config.processor.groupId, topicName(config, 'raw'), total);
   const secs = (performance.now() - started) / 1000;
+  const startSecs = await first;
   await processor.stop();
   await reference.stop();
-  return total / secs;
+  return { rate: total / secs, startSecs };
 }
 
 /** The floor: forward every record to another topic, no parsing, no transactions. */
@@ -172,8 +184,15 @@ async function main(): Promise<void> {
   process.stderr.write(`generated ${records.length} ticks\n`);
   const producerRates: number[] = [];
   const bareProducerRates: number[] = [];
+  const javaProducerRates: number[] = [];
+  const javaConsumerRates: number[] = [];
   const processorRates: number[] = [];
+  const processorStarts: number[] = [];
   const bareLoopRates: number[] = [];
+  // Kafka's own perf tools from the jars the broker runs: the broker's ceiling on this machine, in the same run.
+  const base = configFor('bench-');
+  const cp = await kafkaToolsClasspath(base, (l) => process.stderr.write(`[kafka-tools] ${l}\n`));
+  const brokers = base.kafka.brokers.join(',');
   for (let run = 0; run < RUNS; run++) {
     const prefix = `bench-${Date.now()}-${run}.`;
     const config = configFor(prefix);
@@ -183,16 +202,27 @@ async function main(): Promise<void> {
     await dropTopics(prefix, config);
     await withTopics(config);
     producerRates.push(await benchTickProducer(records, config));
-    processorRates.push(await benchProcessor(config, records.length, universe));
+    const proc = await benchProcessor(config, records.length, universe);
+    processorRates.push(proc.rate);
+    processorStarts.push(proc.startSecs);
     bareLoopRates.push(await benchBareLoop(config, records.length));
+    const perf = topicName(config, 'late'); // an empty topic of the run, 6 partitions, dropped with the rest
+    javaProducerRates.push((await javaProduce(cp, brokers, perf, records.length)).recordsPerSec);
+    javaConsumerRates.push((await javaConsume(cp, brokers, perf, `${prefix}perf`, records.length)).recordsPerSec);
     await dropTopics(prefix, config);
     process.stderr.write(`run ${run + 1}/${RUNS} done\n`);
   }
   sampler.stop();
   printTable(`stream benchmark: ${TICKS} ticks, ${RUNS} runs, medians (records/s)`, [
     ['producer: TickProducer', median(producerRates), median(bareProducerRates), 'bare kafkajs send loop'],
+    ['producer: TickProducer', median(producerRates), median(javaProducerRates), 'kafka-producer-perf-test, 200 B'],
     ['processor: exactly-once', median(processorRates), median(bareLoopRates), 'bare consume→produce loop'],
+    ['processor: exactly-once', median(processorRates), median(javaConsumerRates), 'kafka-consumer-perf-test'],
   ]);
+  process.stdout.write(
+    `fresh processor, start() to its first committed batch: median ${median(processorStarts).toFixed(2)} s ` +
+      `(runs: ${processorStarts.map((x) => x.toFixed(2)).join(', ')})\n`,
+  );
   process.stdout.write(`peak RSS of the benchmark process: ${(peakRss() / 1024 / 1024).toFixed(0)} MiB\n`);
   process.exit(0);
 }
