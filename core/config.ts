@@ -55,7 +55,12 @@ export const configSchema = z.object({
       partitions: z.coerce.number().int().min(1).max(1000).default(6),
       replicationFactor: z.coerce.number().int().min(1).max(7).default(1),
       retentionHours: z.coerce.number().positive().default(72),
+      /** Dead letters and late trades (core/topics.ts retention 'audit'). */
       dlqRetentionHours: z.coerce
+        .number()
+        .positive()
+        .default(24 * 14),
+      alertsRetentionHours: z.coerce
         .number()
         .positive()
         .default(24 * 14),
