@@ -15,7 +15,7 @@ import { topicName } from '../topics.ts';
 import { bufferedBytes, chunksOf, flushDue, type Chunk, type PartitionBuffer } from './chunks.ts';
 import { packBlock, type EncodedBlock } from './encode-block.ts';
 import { EncoderPool } from './encoder-pool.ts';
-import { failpoint } from './failpoints.ts';
+import { failpoint, failpointMidUpload } from './failpoints.ts';
 import { sinkMetrics } from './metrics.ts';
 import { SINK_TABLES, type SinkTable } from './tables.ts';
 
@@ -307,7 +307,7 @@ export class LakeSink {
     for (const block of encoded) {
       for (const file of block.files) {
         failpoint('before-upload');
-        failpoint('mid-upload');
+        await failpointMidUpload((partial) => this.opts.storage.put(file.key, partial), file.body);
         entries.push(await this.writer.upload(file));
         failpoint('after-upload');
       }

@@ -13,6 +13,7 @@ import { topicName } from '../../../streaming/topics.ts';
 import { uniqueName } from '../../support/ids.ts';
 import { fenceTransactionalId, readTopic, waitForCaughtUp } from '../../support/kafka.ts';
 import { latestBars, offlinePipeline } from '../../support/pipeline-oracle.ts';
+import { waitForGroup } from '../../support/wait.ts';
 import { pipelineOptionsFrom } from '../../../core/pipeline.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/ticklake.mjs', import.meta.url));
@@ -98,7 +99,8 @@ describe('two processor instances, one killed mid-stream', () => {
         );
       }),
     ]).finally(() => clearTimeout(timer));
-    await sleep(1000);
+    // Both hold partitions before data flows, so the stream really is split between them.
+    await waitForGroup(kafka, config.processor.groupId, 2);
     await runIngest({
       config,
       kafka,
