@@ -1,21 +1,12 @@
 import type { Command } from 'commander';
-import { TickLakeError } from '../core/errors.ts';
 import { createLogger } from '../infra/logger.ts';
 import { initProcessMetrics } from '../infra/metrics.ts';
-import { TABLES, type TableName } from '../lake/tables.ts';
 import { kafkaClient, lakeStorage } from '../infra/clients.ts';
 import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { EncoderPool } from '../streaming/sink/encoder-pool.ts';
 import { LakeSink } from '../streaming/sink/sink.ts';
 import { ensureTopics } from '../streaming/topics.ts';
-import { configFrom, progressLine, shutdownSignal } from './shared.ts';
-
-export function tableName(name: string): TableName {
-  if (!Object.hasOwn(TABLES, name)) {
-    throw new TickLakeError('CONFIG_INVALID', `unknown table "${name}" (tables: ${Object.keys(TABLES).join(', ')})`);
-  }
-  return name as TableName;
-}
+import { configFrom, progressLine, shutdownSignal, tableName } from './shared.ts';
 
 export function registerSinkCommand(program: Command): void {
   program

@@ -16,7 +16,7 @@ import { createSyntheticSource } from '../../../streaming/sources/synthetic/sour
 import { MALFORMED_DLQ_REASON } from '../../../streaming/sources/synthetic/faults.ts';
 import { topicName } from '../../../streaming/topics.ts';
 import { uniqueName } from '../../support/ids.ts';
-import { readTopic, waitForCaughtUp, type ReadMessage } from '../../support/kafka.ts';
+import { deleteTopicsWithPrefix, readTopic, waitForCaughtUp, type ReadMessage } from '../../support/kafka.ts';
 import { latestBars, offlinePipeline } from '../../support/pipeline-oracle.ts';
 import { pipelineOptionsFrom } from '../../../core/pipeline.ts';
 
@@ -73,11 +73,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-  await admin.deleteTopics({ topics: mine }).catch(() => {});
-  await admin.disconnect();
+  await deleteTopicsWithPrefix(kafka, prefix);
 });
 
 describe('ingest → process, exactly once (synthetic market with injected faults)', () => {

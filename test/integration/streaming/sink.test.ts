@@ -18,7 +18,7 @@ import { SINK_TABLES } from '../../../streaming/sink/tables.ts';
 import { createSyntheticSource } from '../../../streaming/sources/synthetic/source.ts';
 import { topicName } from '../../../streaming/topics.ts';
 import { uniqueName } from '../../support/ids.ts';
-import { readTopic } from '../../support/kafka.ts';
+import { deleteTopicsWithPrefix, readTopic } from '../../support/kafka.ts';
 import { waitForGroup, waitUntil } from '../../support/wait.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/ticklake.mjs', import.meta.url));
@@ -145,10 +145,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   children = [];
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith(prefix)) }).catch(() => {});
-  await admin.disconnect();
+  await deleteTopicsWithPrefix(kafka, prefix);
   for (const o of await storage.list('')) await storage.delete(o.key);
 });
 
