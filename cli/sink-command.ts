@@ -20,7 +20,9 @@ export function registerSinkCommand(program: Command): void {
       const log = createLogger({ component: 'sink' }, config.log.level);
       // First, before any connection: a taken port then stops the process with nothing to clean up.
       const registry = initProcessMetrics('sink');
-      const metrics = await startRoleMetricsServer(registry, config, 'sink');
+      // Healthy from the moment every table consumes until it is asked to stop (a sink that gives up exits).
+      let serving = false;
+      const metrics = await startRoleMetricsServer(registry, config, 'sink', () => serving);
       const kafka = kafkaClient(config, `ticklake-sink`);
       await ensureTopics(kafka, config);
       const storage = lakeStorage(config);
@@ -46,9 +48,11 @@ export function registerSinkCommand(program: Command): void {
           }),
       );
       await Promise.all(sinks.map((s) => s.start()));
+      serving = true;
       for (const table of tables)
         progressLine(`[sink] ${table} -> s3://${config.s3.bucket}/${config.s3.lakePrefix}${table}/`);
       await stopRequested;
+      serving = false;
       await Promise.all(sinks.map((s) => s.stop()));
       await encoders.close();
       metrics.close();

@@ -144,6 +144,8 @@ export const configSchema = z.object({
       address: z.string().default('127.0.0.1:7233'),
       namespace: z.string().default('default'),
       taskQueue: z.string().default('ticklake'),
+      /** The Temporal SDK's own log level (it logs every state change at INFO). */
+      logLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN'),
     })
     .prefault({}),
   s3: z
