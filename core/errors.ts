@@ -1,6 +1,6 @@
 /**
  * The closed list of error codes ticklake raises. `retryable` carries meaning to the edges: Temporal activities
- * are to turn non-retryable errors into ApplicationFailure.nonRetryable (planned with the first real activity),
+ * turn them into ApplicationFailures typed by code, non-retryable when the code is (activities/failures.ts),
  * stream processors send non-retryable input errors to the DLQ instead of retrying, and the sink's retry loop
  * gives up at once on a non-retryable one.
  */
