@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   STALE_UPLOAD: { retryable: true },
   /** A manifest object is missing or does not parse; a person has to look. */
   MANIFEST_CORRUPT: { retryable: false },
+  /** A worker thread failed or exited; the pool replaces it, so the work is retried on a fresh one. */
+  WORKER_FAILED: { retryable: true },
   /** A processor checkpoint or its offset metadata is missing or does not parse. */
   STATE_CORRUPT: { retryable: false },
   /** A broken invariant in ticklake itself: a bug, not the input or the environment. */
