@@ -200,7 +200,13 @@ describe('lake sink (raw), exactly once through the manifest', () => {
     await stackDown({ config: testConfig, services: [s3Service] });
     try {
       await ingest(3_000, 2);
-      await waitUntil(() => /flush failed; retrying/.test(stderr()), 'the sink to retry a flush against the dead S3');
+      await waitUntil(
+        () => /flush failed; retrying/.test(stderr()),
+        'the sink to retry a flush against the dead S3',
+        60_000,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; sink stderr: ${stderr().slice(-1500)}`);
+      });
       if (child.exitCode !== null) throw new Error(`sink died while S3 was down: ${(await exit).stderr.slice(-2000)}`);
     } finally {
       await stackUp({ config: testConfig, services: [s3Service] });
