@@ -44,6 +44,33 @@ const WORKFLOW_BANNED = [
   '@temporalio/activity',
 ];
 
+/** Folders that hold edges (I/O, processes, orchestration): pure modules import none of them. */
+const EDGE_FOLDERS = [
+  '**/streaming/**',
+  '**/infra/**',
+  '**/cli/**',
+  '**/activities/**',
+  '**/workflows/**',
+  '**/warehouse/**',
+];
+/** The lake's modules that do I/O. */
+const LAKE_IO_MODULES = [
+  '**/storage/**',
+  '**/writer.ts',
+  '**/reader.ts',
+  '**/compaction.ts',
+  '**/duckdb*',
+  '**/ranged-object.ts',
+  '**/store.ts',
+  '**/commit.ts',
+  '**/maintenance.ts',
+  '**/slot.ts',
+];
+const NO_IO = { group: IO_LIBRARIES, message: 'pure modules do no I/O; pass what they need in' };
+
+/** One no-restricted-imports rule (the typescript-eslint one, which can allow type-only imports). */
+const restrict = (...patterns) => ({ '@typescript-eslint/no-restricted-imports': ['error', { patterns }] });
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'reports/', 'dist/', 'coverage/'] },
   js.configs.recommended,
@@ -60,90 +87,37 @@ export default tseslint.config(
     // Workflows run in Temporal's deterministic sandbox: no Node built-ins, no I/O libraries, no lake code.
     // Activities are imported as types only (proxyActivities<typeof activities>).
     files: ['workflows/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: WORKFLOW_BANNED, message: 'workflows orchestrate activities; I/O belongs in activities/' },
-            {
-              group: ['**/lake/**', '**/streaming/**', '**/infra/**', '**/cli/**', '**/warehouse/**'],
-              message: 'workflows import no edge code',
-            },
-            { group: ['**/activities/**'], allowTypeImports: true, message: 'import activities as types only' },
-          ],
-        },
-      ],
-    },
+    rules: restrict(
+      { group: WORKFLOW_BANNED, message: 'workflows orchestrate activities; I/O belongs in activities/' },
+      {
+        group: ['**/lake/**', ...EDGE_FOLDERS.filter((f) => !f.includes('activities'))],
+        message: 'workflows import no edge code',
+      },
+      { group: ['**/activities/**'], allowTypeImports: true, message: 'import activities as types only' },
+    ),
   },
   {
     // The lake's pure parts (layout, table definitions, row order, manifest format and offset planning): both
     // layers call them, so they import no I/O library, no edge folder, and none of the lake's I/O modules.
     files: LAKE_PURE_MODULES,
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: IO_LIBRARIES, message: 'pure modules do no I/O; pass what they need in' },
-            {
-              group: [
-                '**/streaming/**',
-                '**/infra/**',
-                '**/cli/**',
-                '**/activities/**',
-                '**/workflows/**',
-                '**/warehouse/**',
-              ],
-              message: 'pure modules import no edge folder',
-            },
-            {
-              group: [
-                './storage/**',
-                '**/writer.ts',
-                '**/reader.ts',
-                '**/compaction.ts',
-                '**/duckdb*',
-                '**/ranged-object.ts',
-                '**/manifest/store.ts',
-                '**/manifest/commit.ts',
-                '**/manifest/maintenance.ts',
-                '**/slot.ts',
-              ],
-              allowTypeImports: true,
-              message: "the lake's pure modules import only its other pure modules (types aside)",
-            },
-          ],
-        },
-      ],
-    },
+    rules: restrict(
+      NO_IO,
+      { group: EDGE_FOLDERS, message: 'pure modules import no edge folder' },
+      {
+        group: LAKE_IO_MODULES,
+        allowTypeImports: true,
+        message: "the lake's pure modules import only its other pure modules (types aside)",
+      },
+    ),
   },
   {
     // The pure core: schemas, validation, dedupe, enrichment, bars, the per-partition pipeline, config schema.
     // Edges (config loading, logger, metrics registry, the shipped CSV's read) live in infra/.
     files: ['core/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: IO_LIBRARIES, message: 'pure modules do no I/O; pass what they need in' },
-            {
-              group: [
-                '**/lake/**',
-                '**/streaming/**',
-                '**/infra/**',
-                '**/cli/**',
-                '**/activities/**',
-                '**/workflows/**',
-                '**/warehouse/**',
-              ],
-              message: 'the core imports nothing outside core/',
-            },
-          ],
-        },
-      ],
-    },
+    rules: restrict(NO_IO, {
+      group: ['**/lake/**', ...EDGE_FOLDERS],
+      message: 'the core imports nothing outside core/',
+    }),
   },
   {
     files: ['**/*.js', '**/*.mjs'],

@@ -104,10 +104,13 @@ export function registerIngestCommand(program: Command): void {
       const created = factory(options);
       const log = createLogger({ component: 'ingest', source: flags.source }, config.log.level);
       const registry = initProcessMetrics('ingest');
-      const metrics = await startRoleMetricsServer(registry, config, 'ingest').catch(async (err: unknown) => {
-        await created.source.close();
-        throw err;
-      });
+      // Unhealthy once asked to stop; the process ends with the source.
+      const metrics = await startRoleMetricsServer(registry, config, 'ingest', () => !abort.signal.aborted).catch(
+        async (err: unknown) => {
+          await created.source.close();
+          throw err;
+        },
+      );
       progressLine(`[ingest] ${flags.source} -> ${config.kafka.brokers.join(',')}`);
       try {
         const result = await runIngest({

@@ -5,8 +5,7 @@ import { expireSnapshots, removeOrphans } from '../lake/manifest.ts';
 import { lakeCat, lakeLs, lakeStats } from '../lake/reader.ts';
 import { TABLES } from '../lake/tables.ts';
 import { lakeStorage } from '../infra/clients.ts';
-import { configFrom } from './shared.ts';
-import { tableName } from './sink-command.ts';
+import { configFrom, tableName } from './shared.ts';
 import { TickLakeError } from '../core/errors.ts';
 
 function parseTime(v: string | undefined): number | undefined {

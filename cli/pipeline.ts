@@ -2,26 +2,45 @@ import { join } from 'node:path';
 import type { Config } from '../core/config.ts';
 
 /**
- * The pipeline processes the demo (`npm start`) runs beside the stack, each as its own `ticklake` child process,
- * in start order. One list keeps the demo, docker-compose and the docs in step.
+ * The pipeline processes, each a `ticklake` child process, in start order: the demo (`npm start`) runs them beside
+ * the stack, docker-compose runs them as containers. test/unit/compose.test.ts checks that docker-compose.yml's
+ * app services run exactly these commands, so the two stay in step.
  */
 export interface PipelineProcess {
   name: string;
   args: string[];
-  /** Extra environment, e.g. a distinct metrics port per process. */
+  /** Extra environment for the child. */
   env?: Record<string, string>;
 }
 
-/** The demo's market: 50 symbols ticking in real time from now on, with a few labelled anomalies and faults. */
+/** The market both run: the synthetic source in real time from now, all day. */
+export const LIVE_SYNTHETIC_INGEST = [
+  'ingest',
+  '--source',
+  'synthetic',
+  '--set',
+  'speed=1',
+  '--set',
+  'start=now',
+  '--set',
+  'tradingHours=false',
+];
+
+/** Every stage; `instance` is the processor's stable id. Each role has its own metrics port by default. */
+export function pipelineStages(instance: string, ingestArgs: string[] = LIVE_SYNTHETIC_INGEST): PipelineProcess[] {
+  return [
+    { name: 'worker', args: ['worker'] },
+    { name: 'process', args: ['process', '--instance', instance] },
+    { name: 'sink', args: ['sink', '--table', 'raw,enriched,bars,alerts'] },
+    { name: 'ingest', args: ingestArgs },
+  ];
+}
+
+/** The demo's market: 50 symbols, with a few labelled anomalies and faults, labels written to the state dir. */
 export function demoIngestArgs(config: Config): string[] {
   const set = (kv: string) => ['--set', kv];
   return [
-    'ingest',
-    '--source',
-    'synthetic',
-    ...set('speed=1'),
-    ...set('start=now'),
-    ...set('tradingHours=false'),
+    ...LIVE_SYNTHETIC_INGEST,
     ...set('symbols=50'),
     ...set('anomalies.priceJump.rate=0.0002'),
     ...set('anomalies.volumeSpike.rate=0.0002'),
@@ -35,11 +54,5 @@ export function demoIngestArgs(config: Config): string[] {
 }
 
 export function demoPipeline(config: Config): PipelineProcess[] {
-  // Each role has its own metrics port by default (metrics.workerPort, processPort, ...), so no env is needed.
-  return [
-    { name: 'worker', args: ['worker'] },
-    { name: 'process', args: ['process', '--instance', 'demo-0'] },
-    { name: 'sink', args: ['sink', '--table', 'raw,enriched,bars,alerts'] },
-    { name: 'ingest', args: demoIngestArgs(config) },
-  ];
+  return pipelineStages('demo-0', demoIngestArgs(config));
 }

@@ -22,7 +22,9 @@ export function registerProcessCommand(program: Command): void {
       const log = createLogger({ component: 'processor', instance: instanceId }, config.log.level);
       // First, before any connection: a taken port then stops the process with nothing to clean up.
       const registry = initProcessMetrics('processor');
-      const metrics = await startRoleMetricsServer(registry, config, 'process');
+      // Healthy from the moment it consumes until it is asked to stop (a consumer that gives up exits the process).
+      let serving = false;
+      const metrics = await startRoleMetricsServer(registry, config, 'process', () => serving);
       const kafka = kafkaClient(config, `ticklake-${instanceId}`);
       await ensureTopics(kafka, config);
       const reference = new ReferenceCache(kafka, topicName(config, 'referenceSymbols'), loadShippedReference(), log);
@@ -40,10 +42,12 @@ export function registerProcessCommand(program: Command): void {
         },
       });
       await processor.start();
+      serving = true;
       progressLine(
         `[process] ${instanceId} consuming ${topicName(config, 'raw')} as group ${config.processor.groupId}`,
       );
       await stopRequested;
+      serving = false;
       await processor.stop();
       await reference.stop();
       metrics.close();

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { type Config } from '../core/config.ts';
 import { loadConfig } from '../infra/config.ts';
+import { TickLakeError } from '../core/errors.ts';
 import { testStackProfile } from '../infra/stack/profile.ts';
+import { TABLES, type TableName } from '../lake/tables.ts';
 
 /**
  * Loads config from the root command's --config, env and defaults; errors name the bad key.
@@ -25,4 +27,12 @@ export function shutdownSignal(): Promise<string> {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+}
+
+/** A `--table` argument as a lake table name (sink and lake commands). */
+export function tableName(name: string): TableName {
+  if (!Object.hasOwn(TABLES, name)) {
+    throw new TickLakeError('CONFIG_INVALID', `unknown table "${name}" (tables: ${Object.keys(TABLES).join(', ')})`);
+  }
+  return name as TableName;
 }

@@ -1,21 +1,12 @@
 import type { Command } from 'commander';
-import { TickLakeError } from '../core/errors.ts';
 import { createLogger } from '../infra/logger.ts';
 import { initProcessMetrics } from '../infra/metrics.ts';
-import { TABLES, type TableName } from '../lake/tables.ts';
 import { kafkaClient, lakeStorage } from '../infra/clients.ts';
 import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { EncoderPool } from '../streaming/sink/encoder-pool.ts';
 import { LakeSink } from '../streaming/sink/sink.ts';
 import { ensureTopics } from '../streaming/topics.ts';
-import { configFrom, progressLine, shutdownSignal } from './shared.ts';
-
-export function tableName(name: string): TableName {
-  if (!Object.hasOwn(TABLES, name)) {
-    throw new TickLakeError('CONFIG_INVALID', `unknown table "${name}" (tables: ${Object.keys(TABLES).join(', ')})`);
-  }
-  return name as TableName;
-}
+import { configFrom, progressLine, shutdownSignal, tableName } from './shared.ts';
 
 export function registerSinkCommand(program: Command): void {
   program
@@ -29,7 +20,9 @@ export function registerSinkCommand(program: Command): void {
       const log = createLogger({ component: 'sink' }, config.log.level);
       // First, before any connection: a taken port then stops the process with nothing to clean up.
       const registry = initProcessMetrics('sink');
-      const metrics = await startRoleMetricsServer(registry, config, 'sink');
+      // Healthy from the moment every table consumes until it is asked to stop (a sink that gives up exits).
+      let serving = false;
+      const metrics = await startRoleMetricsServer(registry, config, 'sink', () => serving);
       const kafka = kafkaClient(config, `ticklake-sink`);
       await ensureTopics(kafka, config);
       const storage = lakeStorage(config);
@@ -55,9 +48,11 @@ export function registerSinkCommand(program: Command): void {
           }),
       );
       await Promise.all(sinks.map((s) => s.start()));
+      serving = true;
       for (const table of tables)
         progressLine(`[sink] ${table} -> s3://${config.s3.bucket}/${config.s3.lakePrefix}${table}/`);
       await stopRequested;
+      serving = false;
       await Promise.all(sinks.map((s) => s.stop()));
       await encoders.close();
       metrics.close();

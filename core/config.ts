@@ -17,6 +17,9 @@ const bool = z.preprocess((v) => (typeof v === 'string' ? /^(1|true|yes|on)$/i.t
 /** A memory size in DuckDB's syntax ('1GB', '512MiB'): DuckDB settings are validated against it here and in lake/. */
 export const MEMORY_SIZE = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
 
+/** Compacted file size; lake/compaction.ts's default is this too. */
+export const DEFAULT_COMPACTION_TARGET_MB = 128;
+
 export const configSchema = z.object({
   stack: z.object({
     // Machine-dependent, so no default here: the loader (infra/config.ts) supplies them from XDG dirs or home.
@@ -55,7 +58,12 @@ export const configSchema = z.object({
       partitions: z.coerce.number().int().min(1).max(1000).default(6),
       replicationFactor: z.coerce.number().int().min(1).max(7).default(1),
       retentionHours: z.coerce.number().positive().default(72),
+      /** Dead letters and late trades (core/topics.ts retention 'audit'). */
       dlqRetentionHours: z.coerce
+        .number()
+        .positive()
+        .default(24 * 14),
+      alertsRetentionHours: z.coerce
         .number()
         .positive()
         .default(24 * 14),
@@ -139,6 +147,8 @@ export const configSchema = z.object({
       address: z.string().default('127.0.0.1:7233'),
       namespace: z.string().default('default'),
       taskQueue: z.string().default('ticklake'),
+      /** The Temporal SDK's own log level (it logs every state change at INFO). */
+      logLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN'),
     })
     .prefault({}),
   s3: z
@@ -165,7 +175,7 @@ export const configSchema = z.object({
   compaction: z
     .object({
       /** Compacted files are cut at about this size. */
-      targetMb: z.coerce.number().positive().default(128),
+      targetMb: z.coerce.number().positive().default(DEFAULT_COMPACTION_TARGET_MB),
       /** Threads of the embedded DuckDB that rewrites partitions (it shares the machine with everything else). */
       duckdbThreads: z.coerce.number().int().min(1).max(256).default(2),
       /** DuckDB spills sorts beyond this to a private temp dir; DuckDB size syntax. */

@@ -1,6 +1,6 @@
 /**
  * The closed list of error codes ticklake raises. `retryable` carries meaning to the edges: Temporal activities
- * are to turn non-retryable errors into ApplicationFailure.nonRetryable (planned with the first real activity),
+ * turn them into ApplicationFailures typed by code, non-retryable when the code is (infra/temporal/failures.ts),
  * stream processors send non-retryable input errors to the DLQ instead of retrying, and the sink's retry loop
  * gives up at once on a non-retryable one.
  */
@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   STALE_UPLOAD: { retryable: true },
   /** A manifest object is missing or does not parse; a person has to look. */
   MANIFEST_CORRUPT: { retryable: false },
+  /** A worker thread failed or exited; the pool replaces it, so the work is retried on a fresh one. */
+  WORKER_FAILED: { retryable: true },
   /** A processor checkpoint or its offset metadata is missing or does not parse. */
   STATE_CORRUPT: { retryable: false },
   /** A broken invariant in ticklake itself: a bug, not the input or the environment. */

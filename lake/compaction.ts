@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TickLakeError } from '../core/errors.ts';
 import { rewritePartition } from './duckdb-rewrite.ts';
+import { DEFAULT_COMPACTION_TARGET_MB } from '../core/config.ts';
 import { mapLimit } from '../core/lanes.ts';
 import { compactedFileKey, mergeSources, partitionRange } from './layout.ts';
 
@@ -34,7 +35,7 @@ import { storedSchema, type TableDef } from './tables.ts';
  * stay readable through the snapshots that reference them until snapshot expiry and orphan cleanup
  * (manifest.ts) remove them, which is the grace period.
  */
-export const DEFAULT_TARGET_BYTES = 128 * 1024 * 1024;
+export const DEFAULT_TARGET_BYTES = DEFAULT_COMPACTION_TARGET_MB * 1024 * 1024;
 /** Inputs fetched at once. */
 const FETCH_CONCURRENCY = 16;
 

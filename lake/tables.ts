@@ -264,5 +264,3 @@ export function toColumns<Row>(def: TableDef<Row>, rows: readonly Row[]): Column
   }
   return out;
 }
-
-for (const def of Object.values(TABLES)) validateTableDef(def as TableDef);

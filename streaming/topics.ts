@@ -3,27 +3,13 @@ import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import type { Config } from '../core/config.ts';
 import { TickLakeError } from '../core/errors.ts';
+import { retentionHours, TOPIC_CATALOG, topicName, type TopicEntry, type TopicKey } from '../core/topics.ts';
 
 // kafkajs is CommonJS and Node's ESM loader can't see this named export: take it from the default export.
 const { ConfigResourceTypes } = kafkajs;
 
-/**
- * Every Kafka topic ticklake owns, declared once. Names are logical (`ticks.raw`); `topicName()` applies the
- * configured prefix so a test run or a staging deployment can share a cluster.
- */
-export const TOPICS = {
-  raw: 'ticks.raw',
-  enriched: 'ticks.enriched',
-  bars: 'bars.1m',
-  late: 'ticks.late',
-  dlq: 'ticks.dlq',
-  alerts: 'alerts',
-  referenceSymbols: 'reference.symbols',
-  models: 'models',
-  processorState: 'processor.state',
-} as const;
-
-export type TopicKey = keyof typeof TOPICS;
+// The catalog (names, schemas, keys, retention) is core/topics.ts; this module applies it to a cluster.
+export { TOPIC_CATALOG, topicName, type TopicKey } from '../core/topics.ts';
 
 export interface TopicSpec {
   name: string;
@@ -35,41 +21,28 @@ const HOUR_MS = 3_600_000;
 /** Largest record batch a data topic accepts; writers keep each request's batch to half of it. */
 export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 
-export function topicName(config: Config, key: TopicKey): string {
-  return `${config.topics.prefix}${TOPICS[key]}`;
-}
-
-/** The desired state of every topic, from config. */
+/** The desired state of every topic, from the catalog and config. */
 export function topicSpecs(config: Config): Record<TopicKey, TopicSpec> {
-  const t = config.topics;
-  // Processor transactions write large batches: room for 8 MiB record batches on every data topic.
-  const retained = (hours: number) => ({
-    'cleanup.policy': 'delete',
-    'retention.ms': String(Math.round(hours * HOUR_MS)),
-    'max.message.bytes': String(MAX_BATCH_BYTES),
-  });
-  const compacted = { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': String(HOUR_MS) };
-  const spec = (key: TopicKey, partitions: number, configs: Record<string, string>): TopicSpec => ({
-    name: topicName(config, key),
-    partitions,
-    configs,
-  });
-  return {
-    raw: spec('raw', t.partitions, retained(t.retentionHours)),
-    enriched: spec('enriched', t.partitions, retained(t.retentionHours)),
-    bars: spec('bars', t.partitions, retained(t.retentionHours)),
-    late: spec('late', t.partitions, retained(t.dlqRetentionHours)),
-    // The DLQ keeps oversized originals verbatim (base64 in JSON); a 2 MiB raw record still fits.
-    dlq: spec('dlq', t.partitions, retained(t.dlqRetentionHours)),
-    alerts: spec('alerts', t.partitions, retained(t.dlqRetentionHours)),
-    referenceSymbols: spec('referenceSymbols', 1, compacted),
-    models: spec('models', 1, compacted),
-    // Processor checkpoints (one key per input partition), written inside the processing transaction.
-    processorState: spec('processorState', t.partitions, {
-      ...compacted,
-      'max.message.bytes': String(16 * 1024 * 1024),
-    }),
+  const spec = (key: TopicKey): TopicSpec => {
+    const e: TopicEntry = TOPIC_CATALOG[key];
+    const hours = retentionHours(config, e.retention);
+    // Processor transactions write large batches: room for 8 MiB record batches on every data topic.
+    const configs: Record<string, string> =
+      hours === null
+        ? { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': String(HOUR_MS) }
+        : {
+            'cleanup.policy': 'delete',
+            'retention.ms': String(Math.round(hours * HOUR_MS)),
+            'max.message.bytes': String(MAX_BATCH_BYTES),
+          };
+    // Checkpoints (one per input partition) can outgrow a data batch; the DLQ keeps 2 MiB originals as base64.
+    if (e.gzip) configs['max.message.bytes'] = String(16 * 1024 * 1024);
+    return { name: topicName(config, key), partitions: e.partitions === 1 ? 1 : config.topics.partitions, configs };
   };
+  return Object.fromEntries(Object.keys(TOPIC_CATALOG).map((k) => [k, spec(k as TopicKey)])) as Record<
+    TopicKey,
+    TopicSpec
+  >;
 }
 
 export interface ApplyReport {

@@ -13,18 +13,18 @@ const WORKFLOWS = fileURLToPath(new URL('../../workflows/index.ts', import.meta.
 let runtimeInstalled = false;
 
 /** The SDK logs every state change at INFO; operators want warnings. Install once per process. */
-function quietRuntime(): void {
+function quietRuntime(level: Config['temporal']['logLevel']): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger((process.env.TICKLAKE_TEMPORAL_LOG_LEVEL as 'WARN') || 'WARN') });
+    Runtime.install({ logger: new DefaultLogger(level) });
   } catch {
     // Already installed by the embedding process (e.g. tests): keep theirs.
   }
 }
 
 export async function createWorker(config: Config): Promise<{ worker: Worker; close: () => Promise<void> }> {
-  quietRuntime();
+  quietRuntime(config.temporal.logLevel);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   await ensureSearchAttributes(connection, config.temporal.namespace);
   const s3 = s3Client(config);

@@ -1,4 +1,6 @@
 import type { SourceRange } from '../../lake/layout.ts';
+import type { DeadLetter } from '../dlq.ts';
+import type { EncodedBlock } from './encode-block.ts';
 
 /**
  * The sink's buffers and the pure decisions over them: when a flush is due, and how a buffer is cut into chunks
@@ -91,4 +93,21 @@ export function chunksOf(
   const range = { topic, partition, startOffset: start, endOffset: b.lastOffset! };
   chunks.push({ partition, buffer: b, from, to: b.values.length, range });
   return chunks;
+}
+
+/** The records the encoders refused, with where they were read: chunk i's rejects index into its [from, to). */
+export function deadLettersOf(chunks: readonly Chunk[], encoded: readonly EncodedBlock[]): DeadLetter[] {
+  return chunks.flatMap((c, i) =>
+    encoded[i]!.rejects.map((r) => {
+      const at = c.from + r.index;
+      return {
+        partition: c.partition,
+        offset: c.buffer.offsets[at]!,
+        key: c.buffer.keys[at] ? c.buffer.keys[at]!.toString('utf8') : null,
+        value: c.buffer.values[at] ?? null,
+        reason: r.reason,
+        detail: r.detail,
+      };
+    }),
+  );
 }

@@ -90,10 +90,10 @@ export class EncoderPool {
       if (!p) return;
       entry.pending.delete(res.id);
       if (res.ok) p.resolve(res.result);
-      else p.reject(new TickLakeError('INTERNAL', `encoding a block failed: ${res.message}`));
+      else p.reject(new TickLakeError('WORKER_FAILED', `encoding a block failed: ${res.message}`));
     });
     worker.on('error', (err) => fail(err));
-    worker.on('exit', (code) => fail(new TickLakeError('INTERNAL', `encoder thread exited (${code})`)));
+    worker.on('exit', (code) => fail(new TickLakeError('WORKER_FAILED', `encoder thread exited (${code})`)));
     this.workers[i] = entry;
     return entry;
   }

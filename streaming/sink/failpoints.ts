@@ -1,7 +1,8 @@
 /**
  * Crash points for fault-injection tests (like failpoints in databases). `TICKLAKE_FAILPOINT=<point>:<n>` makes the
  * process SIGKILL itself the n-th time it reaches <point>, so a test can prove recovery from a crash at exactly that
- * step. Unset in production: then `failpoint()` is a counter increment and a comparison.
+ * step. Unset in production: then a failpoint is a comparison. The variable is read here, not through the config
+ * schema, on purpose: it is a test hook, and must not be settable from a config file.
  */
 export const FAILPOINTS = [
   'before-upload',
@@ -19,13 +20,27 @@ const armed =
     : undefined;
 let hits = 0;
 
-export function failpoint(point: Failpoint): void {
-  if (!armed || armed.point !== point || ++hits !== armed.at) return;
+function due(point: Failpoint): boolean {
+  return armed !== undefined && armed.point === point && ++hits === armed.at;
+}
+
+function die(point: Failpoint): never {
   process.stderr.write(`failpoint ${point}#${hits}: SIGKILL\n`);
-  if (point === 'mid-upload') {
-    // Let the upload start, then die while bytes are in flight.
-    setTimeout(() => process.kill(process.pid, 'SIGKILL'), 2).unref();
-    return;
-  }
   process.kill(process.pid, 'SIGKILL');
+  throw new Error('unreachable: SIGKILL');
+}
+
+export function failpoint(point: Exclude<Failpoint, 'mid-upload'>): void {
+  if (due(point)) die(point);
+}
+
+/**
+ * 'mid-upload', deterministically: the first half of the object's bytes is stored under its final key, then the
+ * process dies. That is the worst a crash during an upload can leave (S3 keeps no partial PUT; a store without
+ * atomic writes might), and unlike a timer racing the request it happens at the same step every run.
+ */
+export async function failpointMidUpload(put: (partial: Uint8Array) => Promise<void>, body: Uint8Array): Promise<void> {
+  if (!due('mid-upload')) return;
+  await put(body.subarray(0, Math.floor(body.length / 2)));
+  die('mid-upload');
 }

@@ -10,12 +10,12 @@ import type { FileEntry } from '../../lake/manifest.ts';
 import type { Storage } from '../../lake/storage/storage.ts';
 import type { TableName } from '../../lake/tables.ts';
 import { LakeWriter } from '../../lake/writer.ts';
-import { dlqMessages, type DeadLetter } from '../dlq.ts';
+import { dlqMessages } from '../dlq.ts';
 import { topicName } from '../topics.ts';
-import { bufferedBytes, chunksOf, flushDue, type Chunk, type PartitionBuffer } from './chunks.ts';
+import { bufferedBytes, chunksOf, deadLettersOf, flushDue, type Chunk, type PartitionBuffer } from './chunks.ts';
 import { packBlock, type EncodedBlock } from './encode-block.ts';
 import { EncoderPool } from './encoder-pool.ts';
-import { failpoint } from './failpoints.ts';
+import { failpoint, failpointMidUpload } from './failpoints.ts';
 import { sinkMetrics } from './metrics.ts';
 import { SINK_TABLES, type SinkTable } from './tables.ts';
 
@@ -307,24 +307,12 @@ export class LakeSink {
     for (const block of encoded) {
       for (const file of block.files) {
         failpoint('before-upload');
-        failpoint('mid-upload');
+        await failpointMidUpload((partial) => this.opts.storage.put(file.key, partial), file.body);
         entries.push(await this.writer.upload(file));
         failpoint('after-upload');
       }
     }
-    const rejects: DeadLetter[] = chunks.flatMap((c, i) =>
-      encoded[i]!.rejects.map((r) => {
-        const at = c.from + r.index;
-        return {
-          partition: c.partition,
-          offset: c.buffer.offsets[at]!,
-          key: c.buffer.keys[at] ? c.buffer.keys[at]!.toString('utf8') : null,
-          value: c.buffer.values[at] ?? null,
-          reason: r.reason,
-          detail: r.detail,
-        };
-      }),
-    );
+    const rejects = deadLettersOf(chunks, encoded);
     if (rejects.length) {
       // Before the manifest: a crash in between re-sends these (at least once), but never loses them.
       await this.producer.send({

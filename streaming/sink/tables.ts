@@ -2,7 +2,8 @@ import type { DlqReason } from '../../core/schemas/dlq.ts';
 import { decodeRawTick, validationLimitsSchema } from '../../core/validate.ts';
 import { rowProblem, TABLES, type TableDef, type TableName } from '../../lake/tables.ts';
 import { HEARTBEAT_KEY } from '../../core/schemas/heartbeat.ts';
-import type { TopicKey } from '../topics.ts';
+import type { z } from 'zod';
+import { TOPIC_CATALOG, type TopicKey } from '../../core/topics.ts';
 
 /**
  * What each lake table is fed from, and how one Kafka record becomes one row. A record that does not fit the
@@ -19,24 +20,42 @@ export interface SinkTable {
 }
 
 const HEARTBEAT = Buffer.from(HEARTBEAT_KEY);
+// The raw table's parser is decodeRawTick, the hand-written mirror of the catalog's tickSchema (property-tested).
 const noControl = () => false;
 
 // The raw table keeps whatever the source sent if it is a well-formed tick; time bounds are the processor's job.
 const RAW_LIMITS = validationLimitsSchema.parse({ maxBytes: 8 * 1024 * 1024, maxAheadUs: null, maxBehindUs: null });
 
-function jsonRow(def: TableDef<unknown>, value: Buffer | null): Decoded {
+/**
+ * One record -> one row: JSON, then the topic's message schema from the catalog (version field and value
+ * constraints included), then the lake columns' kinds. The first failure is the dead letter's detail.
+ */
+function parsedRow(def: TableDef<unknown>, schema: z.ZodType, value: Buffer | null): Decoded {
   if (!value) return { kind: 'reject', reason: 'table_schema_mismatch', detail: 'empty record value' };
-  let row: unknown;
+  let raw: unknown;
   try {
-    row = JSON.parse(value.toString('utf8'));
+    raw = JSON.parse(value.toString('utf8'));
   } catch (err) {
     return { kind: 'reject', reason: 'table_schema_mismatch', detail: `invalid JSON: ${(err as Error).message}` };
   }
-  if (row === null || typeof row !== 'object') {
-    return { kind: 'reject', reason: 'table_schema_mismatch', detail: 'not a JSON object' };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const detail = parsed.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join('.') || 'value'}: ${i.message}`)
+      .join('; ');
+    return { kind: 'reject', reason: 'table_schema_mismatch', detail };
   }
-  const problem = rowProblem(def, row);
-  return problem ? { kind: 'reject', reason: 'table_schema_mismatch', detail: problem } : { kind: 'row', row };
+  const problem = rowProblem(def, parsed.data);
+  return problem
+    ? { kind: 'reject', reason: 'table_schema_mismatch', detail: problem }
+    : { kind: 'row', row: parsed.data };
+}
+
+function fromTopic(table: 'enriched' | 'bars' | 'alerts'): SinkTable {
+  const def = TABLES[table] as TableDef<unknown>;
+  const schema = TOPIC_CATALOG[table].schema;
+  return { def, topic: table, isControl: noControl, decode: (v) => parsedRow(def, schema, v) };
 }
 
 export const SINK_TABLES: Record<TableName, SinkTable> = {
@@ -51,22 +70,7 @@ export const SINK_TABLES: Record<TableName, SinkTable> = {
         : { kind: 'reject', reason: 'table_schema_mismatch', detail: `${d.reason}: ${d.detail}` };
     },
   },
-  enriched: {
-    def: TABLES.enriched as TableDef<unknown>,
-    topic: 'enriched',
-    isControl: noControl,
-    decode: (v) => jsonRow(TABLES.enriched as TableDef<unknown>, v),
-  },
-  bars: {
-    def: TABLES.bars as TableDef<unknown>,
-    topic: 'bars',
-    isControl: noControl,
-    decode: (v) => jsonRow(TABLES.bars as TableDef<unknown>, v),
-  },
-  alerts: {
-    def: TABLES.alerts as TableDef<unknown>,
-    topic: 'alerts',
-    isControl: noControl,
-    decode: (v) => jsonRow(TABLES.alerts as TableDef<unknown>, v),
-  },
+  enriched: fromTopic('enriched'),
+  bars: fromTopic('bars'),
+  alerts: fromTopic('alerts'),
 };

@@ -109,3 +109,15 @@ export async function fenceTransactionalId(kafka: Kafka, transactionalId: string
     await producer.disconnect();
   }
 }
+
+/** Deletes every topic whose name starts with `prefix` (a test run's namespace); missing topics are fine. */
+export async function deleteTopicsWithPrefix(kafka: Kafka, prefix: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => {});
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { pipelineStages } from '../../cli/pipeline.ts';
 import { buildProgram } from '../../cli/program.ts';
 import { configPaths, envNameFor } from '../../core/config.ts';
 import { loadConfig } from '../../infra/config.ts';
@@ -125,6 +126,15 @@ describe('docker-compose.yml', () => {
     for (const [name, s] of appServices) {
       expect(s.depends_on?.['temporal-init']?.condition, name).toBe('service_completed_successfully');
     }
+  });
+
+  it('runs the same pipeline stages, with the same arguments, as the demo (cli/pipeline.ts)', () => {
+    const byStage: Record<string, string> = { worker: 'worker', process: 'processor', sink: 'sink', ingest: 'ingest' };
+    for (const stage of pipelineStages('compose-0')) {
+      const service = services[byStage[stage.name]!];
+      expect(service?.command, stage.name).toEqual(stage.args);
+    }
+    expect(appServices.map(([name]) => name).sort()).toEqual(Object.values(byStage).sort());
   });
 
   it('keeps secrets out of the file: credentials come from the environment with local defaults only', () => {

@@ -27,6 +27,8 @@ describe('layer lint rules', () => {
     ['lake/tables.ts', "import x from '../streaming/topics.ts';"],
     ['lake/layout.ts', "import x from 'node:path';"],
     ['lake/order.ts', "import x from './storage/s3.ts';"],
+    ['lake/manifest/plan.ts', "import x from '../storage/fs.ts';"],
+    ['lake/manifest/format.ts', "import x from './store.ts';"],
     ['workflows/health-check.ts', "import x from 'kafkajs';"],
     ['workflows/health-check.ts', "import x from '../lake/reader.ts';"],
     ['workflows/health-check.ts', "import x from '../activities/health.ts';"],

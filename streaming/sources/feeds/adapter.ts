@@ -142,3 +142,29 @@ export function tradeTick(c: Common & { price: number; size: number }): TradeTic
 export function quoteTick(c: Common & { bid: number; bidSize: number; ask: number; askSize: number }): QuoteTick {
   return { ...base(c), type: 'quote', bid: c.bid, bidSize: c.bidSize, ask: c.ask, askSize: c.askSize };
 }
+
+/**
+ * The dispatch of vendors whose frames are JSON arrays of events (Alpaca, Polygon): each element is a control
+ * message (`control` returns true once it has handled it), a tick, or malformed and passed on with its reason.
+ */
+export function dispatchArrayFrame(
+  data: Buffer,
+  ctx: SessionContext,
+  source: string,
+  spec: {
+    control: (el: Record<string, unknown>) => boolean;
+    map: (el: Record<string, unknown>) => Tick | string;
+    /** Where an element keeps its symbol, for the dead letter's key. */
+    symbolFields: readonly string[];
+  },
+): void {
+  const msg = parseFrame(data, ctx, source);
+  if (msg === undefined) return;
+  if (!Array.isArray(msg)) return ctx.malformed(data, source, 'frame is not an array');
+  for (const el of msg) {
+    if (isRecord(el) && spec.control(el)) continue;
+    const mapped = isRecord(el) ? spec.map(el) : 'element is not an object';
+    if (typeof mapped === 'string') ctx.malformed(JSON.stringify(el), keyOf(el, spec.symbolFields, source), mapped);
+    else ctx.tick(mapped);
+  }
+}

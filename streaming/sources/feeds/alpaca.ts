@@ -3,10 +3,8 @@ import type { QuoteTick, TradeTick } from '../../../core/schemas/tick.ts';
 import {
   authRejected,
   conditionsOf,
-  isRecord,
-  keyOf,
+  dispatchArrayFrame,
   parseFeedOptions,
-  parseFrame,
   quoteTick,
   requireEnv,
   tradeTick,
@@ -138,24 +136,20 @@ export function createAlpacaAdapter(input: unknown, env: NodeJS.ProcessEnv): Fee
           // Alpaca speaks first ("connected"); the auth goes out in reply.
         },
         onMessage(data, recvTs) {
-          const msg = parseFrame(data, ctx, SOURCE);
-          if (msg === undefined) return;
-          if (!Array.isArray(msg)) return ctx.malformed(data, SOURCE, 'frame is not an array');
-          for (const el of msg) {
-            if (isRecord(el) && (el.T === 'success' || el.T === 'subscription' || el.T === 'error')) {
+          dispatchArrayFrame(data, ctx, SOURCE, {
+            control: (el) => {
+              if (el.T !== 'success' && el.T !== 'subscription' && el.T !== 'error') return false;
               control(el);
-              continue;
-            }
-            const mapped = !isRecord(el)
-              ? 'element is not an object'
-              : el.T === 't'
+              return true;
+            },
+            map: (el) =>
+              el.T === 't'
                 ? mapAlpacaTrade(el, recvTs)
                 : el.T === 'q'
                   ? mapAlpacaQuote(el, recvTs, ordinals)
-                  : `unsupported message type ${String(el.T)}`;
-            if (typeof mapped === 'string') ctx.malformed(JSON.stringify(el), keyOf(el, ['S'], SOURCE), mapped);
-            else ctx.tick(mapped);
-          }
+                  : `unsupported message type ${String(el.T)}`,
+            symbolFields: ['S'],
+          });
         },
         closingMessages: () => [{ action: 'unsubscribe', ...wanted }],
       };

@@ -3,10 +3,8 @@ import type { QuoteTick, TradeTick } from '../../../core/schemas/tick.ts';
 import {
   authRejected,
   conditionsOf,
-  isRecord,
-  keyOf,
+  dispatchArrayFrame,
   parseFeedOptions,
-  parseFrame,
   quoteTick,
   requireEnv,
   tradeTick,
@@ -140,24 +138,20 @@ export function createPolygonAdapter(input: unknown, env: NodeJS.ProcessEnv): Fe
           // Polygon speaks first ("connected"); the auth goes out in reply.
         },
         onMessage(data, recvTs) {
-          const msg = parseFrame(data, ctx, SOURCE);
-          if (msg === undefined) return;
-          if (!Array.isArray(msg)) return ctx.malformed(data, SOURCE, 'frame is not an array');
-          for (const el of msg) {
-            if (isRecord(el) && el.ev === 'status') {
+          dispatchArrayFrame(data, ctx, SOURCE, {
+            control: (el) => {
+              if (el.ev !== 'status') return false;
               status(el);
-              continue;
-            }
-            const mapped = !isRecord(el)
-              ? 'element is not an object'
-              : el.ev === 'T'
+              return true;
+            },
+            map: (el) =>
+              el.ev === 'T'
                 ? mapPolygonTrade(el, recvTs, ordinals)
                 : el.ev === 'Q'
                   ? mapPolygonQuote(el, recvTs, ordinals)
-                  : `unsupported event type ${String(el.ev)}`;
-            if (typeof mapped === 'string') ctx.malformed(JSON.stringify(el), keyOf(el, ['sym'], SOURCE), mapped);
-            else ctx.tick(mapped);
-          }
+                  : `unsupported event type ${String(el.ev)}`,
+            symbolFields: ['sym'],
+          });
         },
         closingMessages: () => [{ action: 'unsubscribe', params: params.join(',') }],
       };

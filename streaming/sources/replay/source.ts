@@ -111,13 +111,8 @@ export function createReplaySource(input: ReplayOptionsInput, deps: ReplayDeps =
     name: opts.source ?? 'replay',
     async *batches(signal: AbortSignal): AsyncIterable<SourceRecord[]> {
       const stop = AbortSignal.any([signal, closing.signal]);
-      const batches = pacedBatches(timedChunks(stop), {
-        batchSize: opts.batchSize,
-        speed: opts.speed,
-        maxPauseMs: opts.maxPauseMs,
-        signal: stop,
-        clock: deps.clock,
-      });
+      // batchSize, speed and maxPauseMs are the options' own.
+      const batches = pacedBatches(timedChunks(stop), { ...opts, signal: stop, clock: deps.clock });
       for await (const batch of batches) {
         emitted += batch.length;
         yield batch;

@@ -102,15 +102,7 @@ export function createSyntheticSource(input: SyntheticOptionsInput, deps: Synthe
       const stop = AbortSignal.any([signal, closing.signal]);
       if (opts.labelsFile !== undefined && !closed) labelsFile ??= open(opts.labelsFile, 'w');
       const batches =
-        opts.speed === 0
-          ? unpaced(stop)
-          : pacedBatches(timed(), {
-              batchSize: opts.batchSize,
-              speed: opts.speed,
-              maxPauseMs: opts.maxPauseMs,
-              signal: stop,
-              clock: deps.clock,
-            });
+        opts.speed === 0 ? unpaced(stop) : pacedBatches(timed(), { ...opts, signal: stop, clock: deps.clock });
       for await (const batch of batches) {
         await writeLabels();
         emitted += batch.length;

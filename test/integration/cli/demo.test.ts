@@ -7,6 +7,7 @@ import { lakeStats } from '../../../lake/reader.ts';
 import { testStackProfile } from '../../../infra/stack/profile.ts';
 import { topicName } from '../../../streaming/topics.ts';
 import { uniqueName } from '../../support/ids.ts';
+import { deleteTopicsWithPrefix } from '../../support/kafka.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/ticklake.mjs', import.meta.url));
 const prefix = `${uniqueName('demo')}.`;
@@ -20,10 +21,7 @@ const env = {
 const config = loadConfig({ env, profile: testStackProfile() });
 
 afterAll(async () => {
-  const admin = kafkaClient(config).admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith(prefix)) }).catch(() => {});
-  await admin.disconnect();
+  await deleteTopicsWithPrefix(kafkaClient(config), prefix);
 });
 
 describe('ticklake demo (npm start)', () => {

@@ -17,14 +17,20 @@ async function readAll(topic: string, expected: number, readUncommitted: boolean
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const values: string[] = [];
-  await new Promise<void>((resolve) => {
+  // A deadline, so a broker that never delivers fails the test with what it got instead of hanging it.
+  let timer: NodeJS.Timeout | undefined;
+  await new Promise<void>((resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`read ${values.length} of ${expected} records of ${topic} in 30 s`)),
+      30_000,
+    );
     void consumer.run({
       eachMessage: async ({ message }) => {
         values.push(message.value!.toString());
         if (values.length >= expected) resolve();
       },
     });
-  });
+  }).finally(() => clearTimeout(timer));
   return values;
 }
 

@@ -11,8 +11,9 @@ import { runIngest } from '../../../streaming/ingest.ts';
 import { createSyntheticSource } from '../../../streaming/sources/synthetic/source.ts';
 import { topicName } from '../../../streaming/topics.ts';
 import { uniqueName } from '../../support/ids.ts';
-import { fenceTransactionalId, readTopic, waitForCaughtUp } from '../../support/kafka.ts';
+import { deleteTopicsWithPrefix, fenceTransactionalId, readTopic, waitForCaughtUp } from '../../support/kafka.ts';
 import { latestBars, offlinePipeline } from '../../support/pipeline-oracle.ts';
+import { waitForGroup } from '../../support/wait.ts';
 import { pipelineOptionsFrom } from '../../../core/pipeline.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/ticklake.mjs', import.meta.url));
@@ -63,11 +64,7 @@ async function committedTotal(): Promise<number> {
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  const admin = kafka.admin();
-  await admin.connect();
-  const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-  await admin.deleteTopics({ topics: mine }).catch(() => {});
-  await admin.disconnect();
+  await deleteTopicsWithPrefix(kafka, prefix);
 });
 
 describe('two processor instances, one killed mid-stream', () => {
@@ -98,7 +95,8 @@ describe('two processor instances, one killed mid-stream', () => {
         );
       }),
     ]).finally(() => clearTimeout(timer));
-    await sleep(1000);
+    // Both hold partitions before data flows, so the stream really is split between them.
+    await waitForGroup(kafka, config.processor.groupId, 2);
     await runIngest({
       config,
       kafka,

@@ -18,7 +18,8 @@ import { SINK_TABLES } from '../../../streaming/sink/tables.ts';
 import { createSyntheticSource } from '../../../streaming/sources/synthetic/source.ts';
 import { topicName } from '../../../streaming/topics.ts';
 import { uniqueName } from '../../support/ids.ts';
-import { readTopic } from '../../support/kafka.ts';
+import { deleteTopicsWithPrefix, readTopic } from '../../support/kafka.ts';
+import { waitForGroup, waitUntil } from '../../support/wait.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/ticklake.mjs', import.meta.url));
 const prefix = `${uniqueName('sink')}.`;
@@ -49,11 +50,15 @@ function runSink(failpoint?: string): {
   exit: Promise<{ code: number | null; signal: string | null; stderr: string }>;
   /** Resolves once the sink consumes (a stop requested earlier would end it before its handlers exist). */
   ready: Promise<void>;
+  /** The tail of its stderr so far. */
+  stderr: () => string;
+  groupId: string;
 } {
+  const groupPrefix = `sink-run-${run++}`;
   const child = spawn(process.execPath, [BIN, '--profile', 'test', 'sink', '--table', 'raw'], {
     env: {
       ...env,
-      TICKLAKE_SINK_GROUP_PREFIX: `sink-run-${run++}`,
+      TICKLAKE_SINK_GROUP_PREFIX: groupPrefix,
       ...(failpoint ? { TICKLAKE_FAILPOINT: failpoint } : {}),
     },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -69,7 +74,7 @@ function runSink(failpoint?: string): {
   const exit = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal, stderr })),
   );
-  return { child, exit, ready };
+  return { child, exit, ready, stderr: () => stderr, groupId: `${prefix}${groupPrefix}-raw` };
 }
 
 async function ingest(maxTicks: number, seed: number, malformed = 0): Promise<void> {
@@ -140,10 +145,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   children = [];
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith(prefix)) }).catch(() => {});
-  await admin.disconnect();
+  await deleteTopicsWithPrefix(kafka, prefix);
   for (const o of await storage.list('')) await storage.delete(o.key);
 });
 
@@ -190,14 +192,21 @@ describe('lake sink (raw), exactly once through the manifest', () => {
   });
 
   it('keeps retrying while S3 is down and resumes without loss when it is back', async () => {
-    const { child, exit, ready } = runSink();
+    const { child, exit, ready, stderr, groupId } = runSink();
     await ready;
-    await sleep(2000);
+    // Assigned and consuming before S3 goes away, so what it fails at is the flush, not the start.
+    await waitForGroup(kafka, groupId, 1);
     const testConfig = loadConfig({ profile: testStackProfile() });
     await stackDown({ config: testConfig, services: [s3Service] });
     try {
       await ingest(3_000, 2);
-      await sleep(4000); // the sink is retrying against a dead endpoint now
+      await waitUntil(
+        () => /flush failed; retrying/.test(stderr()),
+        'the sink to retry a flush against the dead S3',
+        60_000,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; sink stderr: ${stderr().slice(-1500)}`);
+      });
       if (child.exitCode !== null) throw new Error(`sink died while S3 was down: ${(await exit).stderr.slice(-2000)}`);
     } finally {
       await stackUp({ config: testConfig, services: [s3Service] });

@@ -39,6 +39,8 @@ export interface FakeServerHooks {
 export class FakeFeedServer {
   readonly received: ReceivedMessage[] = [];
   readonly closes: { conn: number; code: number }[] = [];
+  /** WebSocket ping frames received from clients: proof the client's timers ran, without reading a clock. */
+  pings = 0;
   readonly connections = new Set<FakeConnection>();
   totalConnections = 0;
   private nextId = 1;
@@ -92,6 +94,7 @@ export class FakeFeedServer {
     };
     this.totalConnections += 1;
     this.connections.add(conn);
+    ws.on('ping', () => this.pings++);
     ws.on('message', (data) => {
       const raw = data.toString();
       let msg: unknown = raw;

@@ -7,7 +7,9 @@ import {
   rowProblem,
   storedSchema,
   toColumns,
+  validateTableDef,
   type StoredSchema,
+  type TableDef,
 } from '../../../lake/tables.ts';
 import { makeTicks } from './fixtures.ts';
 
@@ -15,6 +17,11 @@ const base = storedSchema(rawTable);
 const withCols = (version: number, columns: StoredSchema['columns']): StoredSchema => ({ version, columns });
 
 describe('table declarations', () => {
+  // Checked here rather than at import time, so importing the tables never throws in production.
+  it('are valid table definitions', () => {
+    for (const def of Object.values(TABLES)) expect(() => validateTableDef(def as TableDef)).not.toThrow();
+  });
+
   it('declares the four tables with a time, symbol and dedupe key each', () => {
     expect(Object.keys(TABLES)).toEqual(['raw', 'enriched', 'bars', 'alerts']);
     expect(TABLES.bars.dedupeKey).toEqual(['symbol', 'window_start']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunksOf, type PartitionBuffer } from '../../../../streaming/sink/chunks.ts';
+import { chunksOf, deadLettersOf, flushDue, type PartitionBuffer } from '../../../../streaming/sink/chunks.ts';
 
 /** A buffer of records of the given sizes at the given offsets, covering [first, last]. */
 function buffer(sizes: number[], offsets: number[], first: number, last: number): PartitionBuffer {
@@ -44,5 +44,42 @@ describe('chunksOf (a flush split into bounded encodes)', () => {
 
   it('keeps a buffer of control records only as one empty chunk, so its offsets still advance', () => {
     expect(spans(buffer([], [], 20, 24), 2, 100)).toEqual([[0, 0, '20', '24']]);
+  });
+});
+
+describe('the flush policy and dead letters of a flush', () => {
+  const bounds = { maxRows: 3, maxBytes: 100, maxAgeMs: 1000, maxPendingBytes: 1000 };
+
+  it('flushes at a row or byte bound, at the memory bound, or (not size-only) when a buffer is old', () => {
+    const small = buffer([10], [0], 0, 0);
+    expect(flushDue([small], bounds, 500, false)).toBe(false);
+    expect(flushDue([small], bounds, 1000, false)).toBe(true);
+    expect(flushDue([small], bounds, 1000, true)).toBe(false);
+    expect(flushDue([buffer([1, 1, 1], [0, 1, 2], 0, 2)], bounds, 0, true)).toBe(true);
+    expect(flushDue([buffer([100], [0], 0, 0)], bounds, 0, true)).toBe(true);
+    expect(
+      flushDue([buffer([90], [0], 0, 0), buffer([90], [0], 0, 0)], { ...bounds, maxPendingBytes: 150 }, 0, true),
+    ).toBe(true);
+  });
+
+  it("maps each chunk's rejected indices back to the record's offset, key and bytes", () => {
+    const b = buffer([1, 2, 3, 4], [10, 11, 13, 14], 10, 14);
+    b.keys[3] = Buffer.from('AAPL');
+    const chunks = chunksOf('t', 3, b, 2, 100);
+    const noFiles = { files: [], rows: 0 };
+    const letters = deadLettersOf(chunks, [
+      { ...noFiles, rejects: [] },
+      { ...noFiles, rejects: [{ index: 1, reason: 'table_schema_mismatch', detail: 'ts must be an integer' }] },
+    ]);
+    expect(letters).toEqual([
+      {
+        partition: 3,
+        offset: '14',
+        key: 'AAPL',
+        value: b.values[3],
+        reason: 'table_schema_mismatch',
+        detail: 'ts must be an integer',
+      },
+    ]);
   });
 });

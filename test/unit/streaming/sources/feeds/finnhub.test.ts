@@ -155,8 +155,9 @@ describe('finnhub feed', () => {
   it('treats the server ping messages as liveness and emits nothing for them', async () => {
     const c = start({ heartbeat: { pingIntervalMs: 10_000, timeoutMs: 150 } });
     await until(() => fake.subscriptions().length === 2, 'subscriptions');
-    // The client never pings within the test; only Finnhub's {"type":"ping"} (every 50 ms) keeps it alive.
-    await new Promise((r) => setTimeout(r, 500));
+    // The client never pings within the test; only Finnhub's {"type":"ping"} (every 50 ms) keeps it alive. Ten of
+    // them (a few may be subscription acks) span more than twice the 150 ms heartbeat timeout: a wait on input, not on a clock.
+    await until(() => (c.source.stats().counters.messages ?? 0) >= 10, 'ten server pings');
     expect(c.source.stats().counters.heartbeatTimeouts).toBeUndefined();
     expect(c.records).toEqual([]);
     expect(c.source.stats().counters.messages).toBeGreaterThanOrEqual(5);

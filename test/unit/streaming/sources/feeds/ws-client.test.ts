@@ -90,7 +90,9 @@ describe.each(DRIVERS)('$vendor feed resilience', (driver: Driver) => {
   it('reports a silence gap once per silence on a live connection', async () => {
     const { fake, consumer, source } = await start({ silenceGapMs: 120 });
     await until(() => source.stats().counters.gapsSilence === 1, 'silence gap');
-    await new Promise((r) => setTimeout(r, 200));
+    // Five more client pings (40 ms apart) span more than another silenceGapMs of the client's own timers.
+    const pings = fake.server.pings;
+    await fake.server.waitFor(() => fake.server.pings >= pings + 5, 'five more client pings');
     expect(source.stats().counters.gapsSilence).toBe(1);
     fake.trade(1);
     await consumer.waitForTicks(1);
