@@ -21,6 +21,7 @@ export interface Candidate {
 /** Every client under comparison; a driver file that is missing, or whose package is not installed, is skipped. */
 export const CANDIDATES: Candidate[] = [
   { name: 'kafkajs', file: `${HERE}drivers/kafkajs.ts`, pkg: 'kafkajs' },
+  { name: 'kafkajs-partition-txn', file: `${HERE}drivers/kafkajs-partition-txn.ts`, pkg: 'kafkajs' },
   { name: 'platformatic', file: `${HERE}drivers/platformatic.ts`, pkg: '@platformatic/kafka' },
   { name: 'confluent', file: `${HERE}drivers/confluent.ts`, pkg: '@confluentinc/kafka-javascript' },
 ];
