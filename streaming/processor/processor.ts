@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../core/config.ts';
 import { DlqShareMonitor } from '../../core/dlq-share.ts';
@@ -23,6 +23,7 @@ import type { ReferenceCache } from '../reference-cache.ts';
 import { MAX_BATCH_BYTES, topicName } from '../topics.ts';
 import { createProcessorMetrics } from './metrics.ts';
 import { outputMessages } from './outputs.ts';
+import { PartitionProducers } from './partition-producers.ts';
 
 /**
  * `ticklake process`: consume `ticks.raw`, run each partition's PartitionPipeline, and write enriched ticks, bars,
@@ -45,7 +46,7 @@ export interface ProcessorOptions {
   reference: ReferenceCache;
   log: Logger;
   registry?: Registry;
-  /** Distinct per running instance; stable across restarts of the same instance so its old transactions are fenced. */
+  /** Names this instance in logs and metrics. Fencing is per partition (see PartitionProducers), not per instance. */
   instanceId: string;
   /** Called when the consumer stops for good (kafkajs gave up); the process should exit and be restarted. */
   onFatal?: (err: Error) => void;
@@ -53,7 +54,7 @@ export interface ProcessorOptions {
 
 export class StreamProcessor {
   private readonly consumer: Consumer;
-  private readonly producer: Producer;
+  private readonly producers: PartitionProducers;
   private readonly owned = new Map<number, OwnedPartition>();
   private readonly topics;
   private readonly pipelineOptions: PipelineOptions;
@@ -86,25 +87,19 @@ export class StreamProcessor {
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
     });
-    this.producer = kafka.producer({
-      transactionalId: `${p.groupId}-${opts.instanceId}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      // A killed instance's open transaction blocks read_committed readers of our outputs until it times out.
-      transactionTimeout: 15_000,
-    });
+    this.producers = new PartitionProducers(kafka, `${p.groupId}-${this.topics.raw}`, opts.log);
     this.metrics = createProcessorMetrics(opts.registry);
     this.dlqShare = new DlqShareMonitor({ warnShare: p.dlqWarnShare });
   }
 
   async start(): Promise<void> {
-    await this.producer.connect();
     await this.consumer.connect();
     // A rebalance may have handed our partitions to someone else: state is trusted only while offsets line up,
     // see ensureState. Forget everything on each join to keep memory to what we own.
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const mine = new Set((e.payload.memberAssignment[this.topics.raw] ?? []).map((p: number) => p));
       for (const p of [...this.owned.keys()]) if (!mine.has(p)) this.owned.delete(p);
+      void this.producers.assigned(mine);
       this.metrics.owned.set(this.owned.size);
       this.opts.log.info('partitions assigned', { partitions: [...mine].sort((a, b) => a - b) });
     });
@@ -140,7 +135,7 @@ export class StreamProcessor {
     if (this.stopped) return;
     this.stopped = true;
     await this.consumer.disconnect().catch(() => {});
-    await this.producer.disconnect().catch(() => {});
+    await this.producers.close();
   }
 
   private async processBatch(
@@ -212,7 +207,8 @@ export class StreamProcessor {
 
   private async commit(partition: number, owned: OwnedPartition, out: PipelineOutputs, lastOffset: string) {
     const topicMessages = outputMessages(out, this.topics, partition, nowUs());
-    const tx = await this.producer.transaction();
+    const producer = await this.producers.get(partition);
+    const tx = await producer.transaction();
     try {
       // Requests of at most half a topic's max.message.bytes (dead letters can carry megabyte originals).
       for (const chunk of chunkTopicMessages(topicMessages, MAX_BATCH_BYTES / 2)) {
@@ -250,6 +246,7 @@ export class StreamProcessor {
       }
     } catch (err) {
       await tx.abort().catch(() => {});
+      await this.producers.failed(partition, err);
       throw err;
     }
     this.metrics.out.inc({ kind: 'enriched' }, out.enriched.length);
