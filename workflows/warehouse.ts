@@ -15,6 +15,7 @@ import type { LakeActivities } from '../activities/lake.ts';
 import type { LoadDayInput, LoadDayOutcome, WarehouseActivities } from '../activities/warehouse.ts';
 import { runChild as compactChild } from './compaction.ts';
 import {
+  failureMessage,
   LAKE_TABLES,
   partitionParts,
   SEARCH_ATTRIBUTES,
@@ -122,7 +123,8 @@ async function loadDays(
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) result.skippedRunning++;
         else {
-          log.warn('warehouse load failed', { ...item, error: (err as Error).message });
+          // A child's failure says only "Child Workflow execution failed"; its cause names the file and column.
+          log.warn('warehouse load failed', { ...item, error: failureMessage(err) });
           result.failed.push(`${item.table}/${item.day}`);
         }
       }
