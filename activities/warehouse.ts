@@ -7,7 +7,7 @@ import { activityContext, heartbeating } from './lake.ts';
  * the lake holds, and the ledger row comes last, so a retry after a crash at any point loads the same rows again
  * (never twice). Only table names, days and counts cross Temporal; the files are read from the lake by reference.
  */
-export interface WarehouseActivityDeps extends Omit<WarehouseDeps, 'heartbeat' | 'failpoint'> {
+export interface WarehouseActivityDeps extends Omit<WarehouseDeps, 'heartbeat'> {
   heartbeatMs?: number;
 }
 

@@ -71,9 +71,16 @@ export interface WarehouseDeps {
   concurrency: number;
   /** Called between steps of a long load, for Temporal heartbeats. */
   heartbeat?: () => void;
-  /** Tests only: called at the named point; throwing there simulates a crash. */
-  failpoint?: (point: 'after-replace') => void;
+  /**
+   * Tests only: called at the named point and awaited; throwing there simulates a crash, and a test may stop a
+   * server there (the worker arms them from TICKLAKE_FAILPOINT=load-<point>:<n>, SIGKILLing itself).
+   */
+  failpoint?: (point: LoadFailpoint) => void | Promise<void>;
 }
+
+/** Steps of a load a test can stop at: before the staging loads, after the day's replace, after the ledger row. */
+export const LOAD_FAILPOINTS = ['before-stage', 'after-replace', 'after-ledger'] as const;
+export type LoadFailpoint = (typeof LOAD_FAILPOINTS)[number];
 
 export interface LoadResult {
   table: string;
@@ -269,13 +276,15 @@ export class Warehouse {
       return { ...base, status: 'unchanged', lakeRows: lake.rows, rows: latest?.rows ?? 0, jobs: 0 };
     }
     const staging = stagingTableId(t.name, day);
+    await this.deps.failpoint?.('before-stage');
     const jobs = await this.stage(t, staging, files);
     this.deps.heartbeat?.();
     await this.query(replaceDayScript(this.ref, t.def, t.name, staging, day), `replace ${t.name} day ${day}`);
-    this.deps.failpoint?.('after-replace');
+    await this.deps.failpoint?.('after-replace');
     const [sum] = await this.query(dayChecksumSql(this.ref, t.def, t.name, day), `count ${t.name} day ${day}`);
     const rows = Number(sum?.row_count ?? 0);
     await this.record(t, lake, 'loaded', rows);
+    await this.deps.failpoint?.('after-ledger');
     await this.dataset
       .table(staging)
       .delete()

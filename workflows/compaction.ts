@@ -11,7 +11,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CompactInput, CompactOutcome, LakeActivities } from '../activities/lake.ts';
-import { LAKE_TABLES, partitionParts, SEARCH_ATTRIBUTES, WORKFLOW_IDS } from './constants.ts';
+import { failureMessage, LAKE_TABLES, partitionParts, SEARCH_ATTRIBUTES, WORKFLOW_IDS } from './constants.ts';
 
 // Finding candidates reads manifests only: quick, retried briefly. Compacting a partition rewrites it in DuckDB:
 // minutes for a busy hour, heartbeating, and retried for long enough to ride out an S3 outage.
@@ -98,7 +98,7 @@ export async function runChild(item: CompactInput): Promise<CompactOutcome | 'ru
     return await child.result();
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return 'running';
-    log.warn('partition compaction failed', { ...item, error: (err as Error).message });
+    log.warn('partition compaction failed', { ...item, error: failureMessage(err) });
     return 'failed';
   }
 }

@@ -1,4 +1,9 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ChildWorkflowFailure,
+  defineSearchAttributeKey,
+  SearchAttributeType,
+} from '@temporalio/common';
 
 /**
  * Workflow ids, search attributes and schedule ids in one place, so the worker, clients, schedules, the local stack
@@ -73,4 +78,11 @@ export function tableNames(name: string): { lake: string; warehouse: string } | 
     if (name === lake || name === warehouse) return { lake, warehouse };
   }
   return undefined;
+}
+
+/** A child workflow's or activity's failure by its reason (the file and column), not "execution failed". */
+export function failureMessage(err: unknown): string {
+  let e = err;
+  while ((e instanceof ChildWorkflowFailure || e instanceof ActivityFailure) && e.cause) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
 }

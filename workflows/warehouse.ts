@@ -1,4 +1,5 @@
 import {
+  type ActivityOptions,
   ActivityFailure,
   ApplicationFailure,
   continueAsNew,
@@ -14,6 +15,7 @@ import type { LakeActivities } from '../activities/lake.ts';
 import type { LoadDayInput, LoadDayOutcome, WarehouseActivities } from '../activities/warehouse.ts';
 import { runChild as compactChild } from './compaction.ts';
 import {
+  failureMessage,
   LAKE_TABLES,
   partitionParts,
   SEARCH_ATTRIBUTES,
@@ -24,15 +26,45 @@ import {
 
 // Finding days reads the lake's snapshot and the ledger: quick, retried briefly. Loading a day stages its files and
 // swaps the day in: minutes for a busy day, heartbeating, retried long enough to ride out a BigQuery or S3 outage.
-const { findWarehouseDays } = proxyActivities<WarehouseActivities>({
+const findOptions = (t: LoadTuning = {}): ActivityOptions => ({
   startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8 },
+  retry: {
+    initialInterval: t.retryInitialMs ?? '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: t.retryMaximumMs ?? '1 minute',
+    maximumAttempts: 8,
+  },
 });
-const { loadWarehouseDay } = proxyActivities<WarehouseActivities>({
+const loadOptions = (t: LoadTuning = {}): ActivityOptions => ({
   startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 20 },
+  heartbeatTimeout: t.heartbeatTimeoutMs ?? '2 minutes',
+  retry: {
+    initialInterval: t.retryInitialMs ?? '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: t.retryMaximumMs ?? '5 minutes',
+    maximumAttempts: 20,
+  },
 });
+const { findWarehouseDays } = proxyActivities<WarehouseActivities>(findOptions());
+const { loadWarehouseDay } = proxyActivities<WarehouseActivities>(loadOptions());
+
+/**
+ * Shorter waits for the loads' activities than the defaults above, for fault tests that stop a server or kill a
+ * worker and must see the retry within seconds. Production leaves it unset (the schedules pass no tuning).
+ */
+export interface LoadTuning {
+  /** The load activity's heartbeat timeout (default 2 minutes): how soon a dead worker's load is retried elsewhere. */
+  heartbeatTimeoutMs?: number;
+  /** The first retry interval of both activities (defaults 2 s to find days, 5 s to load one). */
+  retryInitialMs?: number;
+  /** The longest retry interval of both activities (defaults 1 minute, 5 minutes). */
+  retryMaximumMs?: number;
+}
+
+/** A day's load workflow input: the activity's, and the tuning its activity runs with. */
+export interface WarehouseLoadInput extends LoadDayInput {
+  tuning?: LoadTuning;
+}
 const { findCompactionCandidates } = proxyActivities<LakeActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8 },
@@ -47,6 +79,8 @@ export interface WarehouseLoadSweepInput {
   maxPerRun?: number;
   /** Carried across continue-as-new: `table/day`s that failed in this sweep, not retried by it. */
   failed?: string[];
+  /** Passed to every day's load (tests only). */
+  tuning?: LoadTuning;
 }
 
 export interface WarehouseLoadSweepResult {
@@ -66,7 +100,11 @@ function dayAttributes(input: LoadDayInput) {
 }
 
 /** Loads `items`, a few at a time, each in a child named after its table and day. */
-async function loadDays(items: LoadDayInput[], concurrency: number): Promise<WarehouseLoadSweepResult> {
+async function loadDays(
+  items: LoadDayInput[],
+  concurrency: number,
+  tuning?: LoadTuning,
+): Promise<WarehouseLoadSweepResult> {
   const result: WarehouseLoadSweepResult = { loaded: 0, unchanged: 0, failed: [], skippedRunning: 0 };
   let next = 0;
   const lane = async () => {
@@ -75,7 +113,7 @@ async function loadDays(items: LoadDayInput[], concurrency: number): Promise<War
       try {
         const child = await startChild(warehouseLoadWorkflow, {
           workflowId: WORKFLOW_IDS.warehouseLoad(item.table, item.day),
-          args: [item],
+          args: [tuning ? { ...item, tuning } : item],
           parentClosePolicy: ParentClosePolicy.ABANDON,
           typedSearchAttributes: dayAttributes(item),
         });
@@ -85,7 +123,8 @@ async function loadDays(items: LoadDayInput[], concurrency: number): Promise<War
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) result.skippedRunning++;
         else {
-          log.warn('warehouse load failed', { ...item, error: (err as Error).message });
+          // A child's failure says only "Child Workflow execution failed"; its cause names the file and column.
+          log.warn('warehouse load failed', { ...item, error: failureMessage(err) });
           result.failed.push(`${item.table}/${item.day}`);
         }
       }
@@ -104,14 +143,17 @@ export async function warehouseLoadSweepWorkflow(
 ): Promise<WarehouseLoadSweepResult> {
   const tables = input.tables ?? LAKE_TABLES.map((t) => WAREHOUSE_TABLE_OF[t]);
   const failed = new Set(input.failed ?? []);
+  const find = input.tuning
+    ? proxyActivities<WarehouseActivities>(findOptions(input.tuning)).findWarehouseDays
+    : findWarehouseDays;
   const work: LoadDayInput[] = [];
   for (const table of tables) {
-    for (const day of await findWarehouseDays({ table })) {
+    for (const day of await find({ table })) {
       if (!failed.has(`${table}/${day}`)) work.push({ table, day });
     }
   }
   const batch = work.slice(0, input.maxPerRun ?? 100);
-  const result = await loadDays(batch, input.concurrency ?? 2);
+  const result = await loadDays(batch, input.concurrency ?? 2, input.tuning);
   if (work.length > batch.length) {
     await continueAsNew<typeof warehouseLoadSweepWorkflow>({ ...input, failed: [...failed, ...result.failed] });
   }
@@ -119,12 +161,14 @@ export async function warehouseLoadSweepWorkflow(
 }
 
 /** One table's day: the load activity, and its outcome as a search attribute for the Temporal UI. */
-export async function warehouseLoadWorkflow(input: LoadDayInput): Promise<LoadDayOutcome> {
+export async function warehouseLoadWorkflow(input: WarehouseLoadInput): Promise<LoadDayOutcome> {
+  const { tuning, ...day } = input;
   if (!workflowInfo().typedSearchAttributes.get(SEARCH_ATTRIBUTES.table)) {
-    upsertSearchAttributes(dayAttributes(input));
+    upsertSearchAttributes(dayAttributes(day));
   }
+  const load = tuning ? proxyActivities<WarehouseActivities>(loadOptions(tuning)).loadWarehouseDay : loadWarehouseDay;
   try {
-    const outcome = await loadWarehouseDay(input);
+    const outcome = await load(day);
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.outcome, value: outcome.status }]);
     return outcome;
   } catch (err) {

@@ -3,6 +3,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createActivities } from '../../activities/index.ts';
 import type { Config } from '../../core/config.ts';
 import { closeDuckDb, configureDuckDb } from '../../lake/duckdb.ts';
+import { failpoint } from '../../streaming/sink/failpoints.ts';
 import { bigqueryClient, kafkaClient, lakeStorage, s3Client, warehouseDeps } from '../clients.ts';
 import { withTemporalFailures } from './failures.ts';
 import { ensureSearchAttributes } from './search-attributes.ts';
@@ -41,7 +42,8 @@ export async function createWorker(config: Config): Promise<{ worker: Worker; cl
         s3,
         bigquery: bigqueryClient(config),
         lake: { storage, targetBytes: config.compaction.targetMb * 1024 * 1024 },
-        warehouse: warehouseDeps(config, storage),
+        // Unarmed (no TICKLAKE_FAILPOINT) these are a counter and a comparison; fault tests SIGKILL the worker there.
+        warehouse: { ...warehouseDeps(config, storage), failpoint: (point) => failpoint(`load-${point}`) },
       }),
     ),
   });

@@ -11,11 +11,16 @@ export const FAILPOINTS = [
   'after-manifest',
   'after-offset-commit',
 ] as const;
-export type Failpoint = (typeof FAILPOINTS)[number];
+/**
+ * The Temporal worker's: the steps of a warehouse load (warehouse/warehouse.ts LOAD_FAILPOINTS, prefixed `load-`;
+ * infra/temporal/worker.ts arms them, and the compiler keeps the two lists equal).
+ */
+export const WORKER_FAILPOINTS = ['load-before-stage', 'load-after-replace', 'load-after-ledger'] as const;
+export type Failpoint = (typeof FAILPOINTS)[number] | (typeof WORKER_FAILPOINTS)[number];
 
 const spec = process.env.TICKLAKE_FAILPOINT?.split(':');
 const armed =
-  spec && (FAILPOINTS as readonly string[]).includes(spec[0]!)
+  spec && ([...FAILPOINTS, ...WORKER_FAILPOINTS] as readonly string[]).includes(spec[0]!)
     ? { point: spec[0], at: Number(spec[1] ?? 1) }
     : undefined;
 let hits = 0;

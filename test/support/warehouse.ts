@@ -4,7 +4,9 @@ import { rowCount } from '../../lake/columns.ts';
 import { scanLatest } from '../../lake/reader.ts';
 import type { Storage } from '../../lake/storage/storage.ts';
 import type { TableDef } from '../../lake/tables.ts';
-import { checksumColumn } from '../../warehouse/sql.ts';
+import { checksumColumn, dayChecksumSql } from '../../warehouse/sql.ts';
+import { LEDGER_TABLE, warehouseTable } from '../../warehouse/tables.ts';
+import type { Warehouse } from '../../warehouse/warehouse.ts';
 
 /** A dataset name no other run uses (BigQuery ids: letters, digits, underscores). */
 export const uniqueDataset = (prefix: string) =>
@@ -60,4 +62,20 @@ export function makeBars(n: number, startUs: number, revision: number, symbols =
     }
   }
   return out;
+}
+
+/** The warehouse's day as `lakeDaySum` counts the lake's (rows, distinct keys, sum of the checksum column). */
+export async function warehouseDaySum(wh: Warehouse, table: string, day: string): Promise<DaySum> {
+  const t = warehouseTable(table);
+  const [row] = await wh.query(dayChecksumSql(wh.ref, t.def, t.name, day));
+  return { rows: Number(row!.row_count), keys: Number(row!.key_count), total: Number(row!.total ?? 0) };
+}
+
+/** The ledger's rows for one day, oldest first: what each load decided. */
+export async function ledgerOutcomes(wh: Warehouse, table: string, day: string): Promise<string[]> {
+  const rows = await wh.query<{ outcome: string }>(
+    `SELECT outcome FROM \`${wh.ref.projectId}.${wh.ref.dataset}.${LEDGER_TABLE}\`
+     WHERE table_name = '${table}' AND day = '${day}' ORDER BY recorded_at`,
+  );
+  return rows.map((r) => r.outcome);
 }

@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -22,6 +26,7 @@ import { makeTicks, tempStorage } from '../../unit/lake/fixtures.ts';
 const HOUR_US = 3_600_000_000;
 const DAY1 = '2026-11-20';
 const DAY2 = '2026-11-21';
+const BAD_DAY = '2026-11-22';
 const dayUs = (day: string) => Date.parse(`${day}T00:00:00Z`) * 1000;
 const config = testStackConfig();
 const bq = bigqueryClient(config);
@@ -154,5 +159,55 @@ describe('warehouse load on Temporal', () => {
     expect(attempts).toEqual([1]);
     expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.outcome)).toBe('failed');
     await recordHistory(env, 'warehouse-load-failed', handle.workflowId);
+  });
+
+  it('a day whose file does not fit the table fails at once naming file and column; the sweep loads the others', async () => {
+    const bad = makeTicks(50, { startUs: dayUs(BAD_DAY) + 8 * HOUR_US, spanUs: HOUR_US - 1, seq0: 2000 });
+    const [entry] = await new LakeWriter(storage).writeFile(rawTable, bad, range(bad.length));
+    await new LakeWriter(storage).commit(rawTable, [entry!]);
+    // The same object rewritten by another writer, with price as text.
+    const dir = mkdtempSync(join(tmpdir(), 'whwf-bad-'));
+    const db = await DuckDBInstance.create(':memory:');
+    const con = await db.connect();
+    await con.run(`COPY (SELECT 'x' AS id, 's' AS source, 'AAPL' AS symbol, 1::BIGINT AS seq, 'trade' AS type,
+        TIMESTAMPTZ '${BAD_DAY} 08:00:00+00' AS ts, TIMESTAMPTZ '${BAD_DAY} 08:00:01+00' AS recv_ts, '1.5' AS price)
+      TO '${dir}/bad.parquet' (FORMAT parquet)`);
+    con.closeSync();
+    await storage.put(entry!.path, readFileSync(`${dir}/bad.parquet`));
+    // And DAY2 changed: it is due with the bad day.
+    const more = makeTicks(60, { startUs: dayUs(DAY2) + 15 * HOUR_US, spanUs: HOUR_US - 1, seq0: 3000 });
+    await new LakeWriter(storage).commit(rawTable, await new LakeWriter(storage).writeFile(rawTable, more, range(60)));
+
+    const out = await env.client.workflow.execute(warehouseLoadSweepWorkflow, {
+      taskQueue,
+      workflowId: WORKFLOW_IDS.warehouseLoadSweep(randomUUID()),
+      args: [{ tables: ['ticks'] }],
+    });
+    expect(out).toEqual({ loaded: 1, unchanged: 0, failed: [`ticks/${BAD_DAY}`], skippedRunning: 0 });
+
+    // The failed day's own run says why (the Temporal UI shows this failure on the load/ticks/<day> row).
+    const handle = env.client.workflow.getHandle(WORKFLOW_IDS.warehouseLoad('ticks', BAD_DAY));
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect(cause.type).toBe('SCHEMA_INCOMPATIBLE');
+    expect(cause.nonRetryable).toBe(true);
+    expect(cause.message).toContain(entry!.path);
+    expect(cause.message).toMatch(/column price is VARCHAR/);
+    expect(cause.details?.[0]).toMatchObject({ file: entry!.path, column: 'price' });
+    const attempts = (await handle.fetchHistory()).events
+      ?.filter((e) => e.activityTaskStartedEventAttributes)
+      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    expect(attempts).toEqual([1]);
+    expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.outcome)).toBe('failed');
+
+    // The other day loaded with every row; the bad day holds nothing in the warehouse.
+    const [n] = await wh.query<{ day2: number; bad: number }>(
+      `SELECT COUNTIF(DATE(ts) = '${DAY2}') AS day2, COUNTIF(DATE(ts) = '${BAD_DAY}') AS bad
+       FROM \`${config.bigquery.projectId}.${dataset}.ticks\``,
+    );
+    expect(n).toMatchObject({ day2: 260, bad: 0 });
+    expect(await wh.dueDays('ticks')).toEqual([BAD_DAY]); // still due: the next sweep tries it again
   });
 });
