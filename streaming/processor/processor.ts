@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Kafka, Transaction } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../core/config.ts';
 import { DlqShareMonitor } from '../../core/dlq-share.ts';
@@ -17,17 +17,16 @@ import {
 } from '../../core/pipeline.ts';
 import { HEARTBEAT_KEY } from '../../core/schemas/heartbeat.ts';
 import { nowUs } from '../../core/schemas/tick.ts';
-import { chunkTopicMessages } from '../kafka/chunk-messages.ts';
+import { ExactlyOnceLoop, type BatchOutput, type InputMessage } from '../kafka/exactly-once-loop.ts';
 import { readPartitionRange } from '../kafka/range-reader.ts';
 import type { ReferenceCache } from '../reference-cache.ts';
-import { MAX_BATCH_BYTES, topicName } from '../topics.ts';
+import { topicName } from '../topics.ts';
 import { createProcessorMetrics } from './metrics.ts';
 import { outputMessages } from './outputs.ts';
-import { PartitionProducers } from './partition-producers.ts';
 
 /**
  * `ticklake process`: consume `ticks.raw`, run each partition's PartitionPipeline, and write enriched ticks, bars,
- * late ticks and dead letters in ONE Kafka transaction per fetched batch, together with the consumer offset and —
+ * late ticks and dead letters in ONE Kafka transaction per fetched batch (the ExactlyOnceLoop), with the offset and —
  * at most every `snapshotIntervalMs` — a checkpoint of the partition's state (`processor.state`). The committed
  * offset's metadata points at the latest checkpoint, so whoever owns the partition next (this instance after a
  * restart, or another after a rebalance) loads that checkpoint and replays the few records between it and the
@@ -53,8 +52,7 @@ export interface ProcessorOptions {
 }
 
 export class StreamProcessor {
-  private readonly consumer: Consumer;
-  private readonly producers: PartitionProducers;
+  private readonly loop: ExactlyOnceLoop;
   private adminClient?: Promise<Admin>;
   private readonly owned = new Map<number, OwnedPartition>();
   private readonly topics;
@@ -65,7 +63,6 @@ export class StreamProcessor {
   private readonly unregistered = new Set<string>();
   /** Unknown symbols already announced in the log (the first 100). */
   private readonly reported = new Set<string>();
-  private stopped = false;
 
   constructor(private readonly opts: ProcessorOptions) {
     const { config, kafka } = opts;
@@ -79,71 +76,38 @@ export class StreamProcessor {
       state: topicName(config, 'processorState'),
     };
     this.pipelineOptions = pipelineOptionsFrom(config);
-    this.consumer = kafka.consumer({
-      groupId: p.groupId,
-      readUncommitted: false,
-      maxBytesPerPartition: 4 * 1024 * 1024,
-      maxBytes: 16 * 1024 * 1024,
-      maxWaitTimeInMs: 100,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-    });
-    this.producers = new PartitionProducers(kafka, `${p.groupId}-${this.topics.raw}`, opts.log);
     this.metrics = createProcessorMetrics(opts.registry);
     this.dlqShare = new DlqShareMonitor({ warnShare: p.dlqWarnShare });
-  }
-
-  async start(): Promise<void> {
-    await this.consumer.connect();
-    // A rebalance may have handed our partitions to someone else: state is trusted only while offsets line up,
-    // see ensureState. Forget everything on each join to keep memory to what we own.
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-      const mine = new Set((e.payload.memberAssignment[this.topics.raw] ?? []).map((p: number) => p));
-      for (const p of [...this.owned.keys()]) if (!mine.has(p)) this.owned.delete(p);
-      void this.producers.assigned(mine);
-      this.metrics.owned.set(this.owned.size);
-      this.opts.log.info('partitions assigned', { partitions: [...mine].sort((a, b) => a - b) });
-    });
-    this.consumer.on(this.consumer.events.CRASH, (e) => {
-      if (!e.payload.restart) this.opts.onFatal?.(e.payload.error);
-    });
-    await this.consumer.subscribe({ topic: this.topics.raw, fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: async ({ batch, isRunning, isStale }) => {
-        if (!isRunning() || isStale() || batch.messages.length === 0) return;
-        const end = this.metrics.batch.startTimer();
-        try {
-          await this.processBatch(batch.partition, batch.messages);
-        } catch (err) {
-          // The transaction aborted, so the in-memory state ran ahead of what Kafka has: drop it and rebuild.
-          this.owned.delete(batch.partition);
-          this.opts.log.warn('batch failed; state dropped, will rebuild', {
-            partition: batch.partition,
-            error: (err as Error).message,
-          });
-          // Rethrown as a plain (retriable) error: kafkajs then re-fetches the batch instead of stopping the consumer.
-          throw new Error(`batch of partition ${batch.partition} failed: ${(err as Error).message}`, { cause: err });
-        } finally {
-          end();
-        }
+    this.loop = new ExactlyOnceLoop({
+      kafka,
+      groupId: p.groupId,
+      inputTopic: this.topics.raw,
+      log: opts.log,
+      onFatal: opts.onFatal,
+      batchTimer: () => this.metrics.batch.startTimer(),
+      handler: {
+        process: (partition, messages) => this.processBatch(partition, messages),
+        // The transaction aborted, so the in-memory state ran ahead of what Kafka has: drop it and rebuild.
+        failed: (partition) => this.owned.delete(partition),
+        // State is trusted only while offsets line up (ensureState); forget what we no longer own.
+        assigned: (mine) => {
+          for (const q of [...this.owned.keys()]) if (!mine.has(q)) this.owned.delete(q);
+          this.metrics.owned.set(this.owned.size);
+        },
       },
     });
   }
 
+  async start(): Promise<void> {
+    await this.loop.start();
+  }
+
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    await this.consumer.disconnect().catch(() => {});
-    await this.producers.close();
+    await this.loop.stop();
     await (await this.adminClient?.catch(() => undefined))?.disconnect().catch(() => {});
   }
 
-  private async processBatch(
-    partition: number,
-    messages: Array<{ key: Buffer | null; value: Buffer | null; offset: string; timestamp: string }>,
-  ) {
+  private async processBatch(partition: number, messages: InputMessage[]): Promise<BatchOutput> {
     const firstOffset = messages[0]!.offset;
     const owned = await this.ensureState(partition, firstOffset);
     const out = emptyOutputs();
@@ -169,9 +133,7 @@ export class StreamProcessor {
       }
       owned.pipeline.process(record, reference, processedTs, out);
     }
-    await this.commit(partition, owned, out, messages[messages.length - 1]!.offset);
-    this.metrics.records.inc(messages.length);
-    this.watchOutputs(messages.length, out);
+    return this.outputsOf(partition, owned, out, messages.length);
   }
 
   /** The loud signals: a new unknown symbol, and a window in which much of the input was dead-lettered. */
@@ -207,56 +169,40 @@ export class StreamProcessor {
     }
   }
 
-  private async commit(partition: number, owned: OwnedPartition, out: PipelineOutputs, lastOffset: string) {
-    const topicMessages = outputMessages(out, this.topics, partition, nowUs());
-    const producer = await this.producers.get(partition);
-    const tx = await producer.transaction();
-    try {
-      // Requests of at most half a topic's max.message.bytes (dead letters can carry megabyte originals).
-      for (const chunk of chunkTopicMessages(topicMessages, MAX_BATCH_BYTES / 2)) {
-        await tx.sendBatch({ acks: -1, topicMessages: chunk });
-      }
-      let checkpoint = owned.checkpoint;
-      const due = !checkpoint || Date.now() - owned.lastCheckpointAt >= this.opts.config.processor.snapshotIntervalMs;
-      if (due) {
-        const snap = owned.pipeline.snapshot();
-        const [meta] = await tx.send({
-          topic: this.topics.state,
-          acks: -1,
-          messages: [{ key: String(partition), value: gzipSync(JSON.stringify(snap)), partition }],
-        });
-        checkpoint = { o: meta!.baseOffset!, n: snap.nextOffset };
-      }
-      await tx.sendOffsets({
-        consumerGroupId: this.opts.config.processor.groupId,
-        topics: [
-          {
-            topic: this.topics.raw,
-            partitions: [
-              { partition, offset: (BigInt(lastOffset) + 1n).toString(), metadata: JSON.stringify(checkpoint) } as {
-                partition: number;
-                offset: string;
-              },
-            ],
-          },
-        ],
-      });
-      await tx.commit();
-      if (due) {
-        owned.checkpoint = checkpoint;
-        owned.lastCheckpointAt = Date.now();
-      }
-    } catch (err) {
-      await tx.abort().catch(() => {});
-      await this.producers.failed(partition, err);
-      throw err;
-    }
-    this.metrics.out.inc({ kind: 'enriched' }, out.enriched.length);
-    this.metrics.out.inc({ kind: 'bars' }, out.bars.length);
-    this.metrics.out.inc({ kind: 'late' }, out.late.length);
-    this.metrics.late.inc(out.late.length);
-    this.metrics.duplicates.inc(out.duplicates);
-    for (const r of out.rejected) this.metrics.dlq.inc({ reason: r.reason });
+  /** The batch's outputs, and at most every `snapshotIntervalMs` a checkpoint the committed offset points at. */
+  private outputsOf(partition: number, owned: OwnedPartition, out: PipelineOutputs, records: number): BatchOutput {
+    const due =
+      !owned.checkpoint || Date.now() - owned.lastCheckpointAt >= this.opts.config.processor.snapshotIntervalMs;
+    let checkpoint = owned.checkpoint;
+    return {
+      topicMessages: outputMessages(out, this.topics, partition, nowUs()),
+      beforeOffsets: async (tx: Transaction) => {
+        if (due) {
+          const snap = owned.pipeline.snapshot();
+          const [meta] = await tx.send({
+            topic: this.topics.state,
+            acks: -1,
+            messages: [{ key: String(partition), value: gzipSync(JSON.stringify(snap)), partition }],
+          });
+          checkpoint = { o: meta!.baseOffset!, n: snap.nextOffset };
+        }
+        return JSON.stringify(checkpoint);
+      },
+      committed: () => {
+        if (due) {
+          owned.checkpoint = checkpoint;
+          owned.lastCheckpointAt = Date.now();
+        }
+        this.metrics.out.inc({ kind: 'enriched' }, out.enriched.length);
+        this.metrics.out.inc({ kind: 'bars' }, out.bars.length);
+        this.metrics.out.inc({ kind: 'late' }, out.late.length);
+        this.metrics.late.inc(out.late.length);
+        this.metrics.duplicates.inc(out.duplicates);
+        for (const r of out.rejected) this.metrics.dlq.inc({ reason: r.reason });
+        this.metrics.records.inc(records);
+        this.watchOutputs(records, out);
+      },
+    };
   }
 
   /**

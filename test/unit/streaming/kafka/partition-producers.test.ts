@@ -1,7 +1,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../../infra/logger.ts';
-import { isFenced, PartitionProducers } from '../../../../streaming/processor/partition-producers.ts';
+import { isFenced, PartitionProducers } from '../../../../streaming/kafka/partition-producers.ts';
 
 /** A kafkajs stand-in that records which transactional ids were initialised and which producers were closed. */
 function fakeKafka() {

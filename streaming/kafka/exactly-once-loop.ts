@@ -1,0 +1,150 @@
+import type { Kafka, Transaction } from 'kafkajs';
+import type { Logger } from '../../infra/logger.ts';
+import { PartitionProducers } from './partition-producers.ts';
+import { chunkTopicMessages, type TopicMessages } from './chunk-messages.ts';
+import { MAX_BATCH_BYTES } from '../topics.ts';
+
+/**
+ * Kafka's exactly-once consume → transform → produce, for any transform: a read_committed group consumer of one
+ * input topic, and per fetched batch ONE transaction holding the handler's output records and the batch's input
+ * offset (with metadata the handler may set, e.g. a pointer to a checkpoint). A batch whose transaction fails left
+ * nothing behind in Kafka; the handler is told so it can drop the in-memory state that ran ahead, and the batch is
+ * fetched again. Zombies are fenced per input partition (PartitionProducers). The processor is one caller; the
+ * speed layer is the next.
+ */
+
+export interface InputMessage {
+  key: Buffer | null;
+  value: Buffer | null;
+  offset: string;
+  timestamp: string;
+}
+
+export interface BatchOutput {
+  /** Output records, sent first. */
+  topicMessages: TopicMessages[];
+  /**
+   * Inside the transaction after the outputs: more sends whose results decide the offset's metadata (a checkpoint
+   * record and its offset). Returns the metadata to commit with the input offset.
+   */
+  beforeOffsets?: (tx: Transaction) => Promise<string | undefined>;
+  /** After the commit: what the handler keeps only once it is durable. */
+  committed?: () => void;
+}
+
+export interface ExactlyOnceHandler {
+  /** The outputs of one input batch of one partition; state may change in memory only. */
+  process(partition: number, messages: InputMessage[]): Promise<BatchOutput>;
+  /** The batch's transaction failed (or `process` threw): the partition's in-memory state is not to be trusted. */
+  failed(partition: number, err: unknown): void;
+  /** The partitions of the input topic this member owns after a rebalance. */
+  assigned?(partitions: ReadonlySet<number>): void;
+}
+
+export interface ExactlyOnceLoopOptions {
+  kafka: Kafka;
+  groupId: string;
+  inputTopic: string;
+  handler: ExactlyOnceHandler;
+  log: Logger;
+  /** Times each batch from fetch to commit (a histogram's startTimer). */
+  batchTimer?: () => () => void;
+  /** The consumer stopped for good (kafkajs gave up): the process should exit and be restarted. */
+  onFatal?: (err: Error) => void;
+}
+
+export class ExactlyOnceLoop {
+  private readonly consumer;
+  private readonly producers: PartitionProducers;
+  private stopped = false;
+
+  constructor(private readonly opts: ExactlyOnceLoopOptions) {
+    this.consumer = opts.kafka.consumer({
+      groupId: opts.groupId,
+      readUncommitted: false,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 16 * 1024 * 1024,
+      maxWaitTimeInMs: 100,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+    });
+    this.producers = new PartitionProducers(opts.kafka, `${opts.groupId}-${opts.inputTopic}`, opts.log);
+  }
+
+  async start(): Promise<void> {
+    const { inputTopic, handler, log } = this.opts;
+    await this.consumer.connect();
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      const mine = new Set((e.payload.memberAssignment[inputTopic] ?? []).map((p: number) => p));
+      void this.producers.assigned(mine);
+      handler.assigned?.(mine);
+      log.info('partitions assigned', { partitions: [...mine].sort((a, b) => a - b) });
+    });
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      if (!e.payload.restart) this.opts.onFatal?.(e.payload.error);
+    });
+    await this.consumer.subscribe({ topic: inputTopic, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        const end = this.opts.batchTimer?.();
+        try {
+          const output = await handler.process(batch.partition, batch.messages);
+          await this.commit(batch.partition, batch.messages[batch.messages.length - 1]!.offset, output);
+          output.committed?.();
+        } catch (err) {
+          handler.failed(batch.partition, err);
+          log.warn('batch failed; state dropped, will rebuild', {
+            partition: batch.partition,
+            error: (err as Error).message,
+          });
+          // Rethrown as a plain (retriable) error: kafkajs then re-fetches the batch instead of stopping the consumer.
+          throw new Error(`batch of partition ${batch.partition} failed: ${(err as Error).message}`, { cause: err });
+        } finally {
+          end?.();
+        }
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.consumer.disconnect().catch(() => {});
+    await this.producers.close();
+  }
+
+  private async commit(partition: number, lastOffset: string, output: BatchOutput): Promise<void> {
+    const producer = await this.producers.get(partition);
+    const tx = await producer.transaction();
+    try {
+      // Requests of at most half a topic's max.message.bytes (dead letters can carry megabyte originals).
+      for (const chunk of chunkTopicMessages(output.topicMessages, MAX_BATCH_BYTES / 2)) {
+        await tx.sendBatch({ acks: -1, topicMessages: chunk });
+      }
+      const metadata = await output.beforeOffsets?.(tx);
+      await tx.sendOffsets({
+        consumerGroupId: this.opts.groupId,
+        topics: [
+          {
+            topic: this.opts.inputTopic,
+            partitions: [
+              // kafkajs passes `metadata` through to OffsetCommit although its types omit it.
+              { partition, offset: (BigInt(lastOffset) + 1n).toString(), metadata: metadata ?? null } as {
+                partition: number;
+                offset: string;
+              },
+            ],
+          },
+        ],
+      });
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => {});
+      await this.producers.failed(partition, err);
+      throw err;
+    }
+  }
+}
