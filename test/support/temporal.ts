@@ -77,3 +77,12 @@ export async function startTestWorker(
     await running;
   };
 }
+
+/** The attempt number of every activity task a run started, from its history: [1] means no retry happened. */
+export async function activityAttempts(handle: { fetchHistory(): Promise<{ events?: unknown[] | null }> }) {
+  const history = await handle.fetchHistory();
+  return (history.events ?? [])
+    .map((e) => (e as { activityTaskStartedEventAttributes?: { attempt?: number } }).activityTaskStartedEventAttributes)
+    .filter((a) => a !== undefined && a !== null)
+    .map((a) => a.attempt);
+}

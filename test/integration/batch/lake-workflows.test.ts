@@ -13,7 +13,7 @@ import { LakeWriter } from '../../../lake/writer.ts';
 import { SEARCH_ATTRIBUTES, WORKFLOW_IDS } from '../../../workflows/constants.ts';
 import { compactionSweepWorkflow, compactPartitionWorkflow, vacuumWorkflow } from '../../../workflows/index.ts';
 import { batchSchedules } from '../../../workflows/schedules.ts';
-import { localTemporal, recordHistory, startTestWorker } from '../../support/temporal.ts';
+import { activityAttempts, localTemporal, recordHistory, startTestWorker } from '../../support/temporal.ts';
 import { T0, makeTicks, tempStorage } from '../../unit/lake/fixtures.ts';
 
 const HOUR_US = 3_600_000_000;
@@ -124,11 +124,7 @@ describe('compaction sweep on Temporal', () => {
     expect((cause as ApplicationFailure).type).toBe('INPUT_INVALID');
     expect((cause as ApplicationFailure).message).toMatch(/unknown lake table "nope"/);
     // One attempt: the activity's failure was non-retryable.
-    const history = await handle.fetchHistory();
-    const attempts = history.events
-      ?.filter((e) => e.activityTaskStartedEventAttributes)
-      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
-    expect(attempts).toEqual([1]);
+    expect(await activityAttempts(handle)).toEqual([1]);
     expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.outcome)).toBe('failed');
     await recordHistory(env, 'compact-partition-failed', handle.workflowId);
   });

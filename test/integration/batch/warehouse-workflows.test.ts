@@ -19,7 +19,7 @@ import { Warehouse } from '../../../warehouse/warehouse.ts';
 import { SEARCH_ATTRIBUTES, WORKFLOW_IDS } from '../../../workflows/constants.ts';
 import { backfillWorkflow, warehouseLoadSweepWorkflow, warehouseLoadWorkflow } from '../../../workflows/index.ts';
 import { testStackConfig } from '../../support/stack.ts';
-import { localTemporal, recordHistory, startTestWorker } from '../../support/temporal.ts';
+import { activityAttempts, localTemporal, recordHistory, startTestWorker } from '../../support/temporal.ts';
 import { uniqueDataset } from '../../support/warehouse.ts';
 import { makeTicks, tempStorage } from '../../unit/lake/fixtures.ts';
 
@@ -152,11 +152,7 @@ describe('warehouse load on Temporal', () => {
     expect(cause).toBeInstanceOf(ApplicationFailure);
     expect(cause.type).toBe('INPUT_INVALID');
     expect(cause.message).toMatch(/not a day/);
-    const history = await handle.fetchHistory();
-    const attempts = history.events
-      ?.filter((e) => e.activityTaskStartedEventAttributes)
-      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
-    expect(attempts).toEqual([1]);
+    expect(await activityAttempts(handle)).toEqual([1]);
     expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.outcome)).toBe('failed');
     await recordHistory(env, 'warehouse-load-failed', handle.workflowId);
   });
@@ -196,10 +192,7 @@ describe('warehouse load on Temporal', () => {
     expect(cause.message).toContain(entry!.path);
     expect(cause.message).toMatch(/column price is VARCHAR/);
     expect(cause.details?.[0]).toMatchObject({ file: entry!.path, column: 'price' });
-    const attempts = (await handle.fetchHistory()).events
-      ?.filter((e) => e.activityTaskStartedEventAttributes)
-      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
-    expect(attempts).toEqual([1]);
+    expect(await activityAttempts(handle)).toEqual([1]);
     expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.outcome)).toBe('failed');
 
     // The other day loaded with every row; the bad day holds nothing in the warehouse.
