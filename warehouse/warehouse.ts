@@ -4,8 +4,6 @@ import { join } from 'node:path';
 import type { BigQuery, Dataset } from '@google-cloud/bigquery';
 import { TickLakeError } from '../core/errors.ts';
 import { mapLimit } from '../core/lanes.ts';
-import { checkInputColumns, inputColumns } from '../lake/duckdb-rewrite.ts';
-import { sqlString as duckString, withDuckDb } from '../lake/duckdb.ts';
 import {
   loadPartition,
   loadSnapshot,
@@ -15,7 +13,6 @@ import {
   type Snapshot,
 } from '../lake/manifest.ts';
 import type { Storage } from '../lake/storage/storage.ts';
-import type { TableDef } from '../lake/tables.ts';
 import {
   dayFingerprint,
   dayOfLakeDay,
@@ -45,6 +42,7 @@ import {
   warehouseTable,
   type WarehouseTable,
 } from './tables.ts';
+import { checkFileSchema } from './file-schema.ts';
 import { VIEWS } from './views.ts';
 
 /**
@@ -403,29 +401,4 @@ export interface TableStatus {
   loadedRows: number;
   dueDays: string[];
   lastLoad: string | null;
-}
-
-/**
- * A lake file must fit the table before it is loaded: every column known with its type, every required column
- * present. SCHEMA_INCOMPATIBLE (non-retryable) names the file and the column; nothing of the day is replaced.
- */
-export async function checkFileSchema(def: TableDef, path: string, local: string): Promise<void> {
-  const present = await withDuckDb((con) =>
-    inputColumns(con, `read_parquet(${duckString(local)}, hive_partitioning = false)`),
-  );
-  try {
-    checkInputColumns(def, present);
-    const missing = def.columns.find((c) => !c.nullable && !present.has(c.name));
-    if (missing) {
-      throw new TickLakeError('SCHEMA_INCOMPATIBLE', `table ${def.name}: required column ${missing.name} is missing`, {
-        details: { table: def.name, column: missing.name },
-      });
-    }
-  } catch (err) {
-    const e = err as TickLakeError;
-    throw new TickLakeError(e.code ?? 'SCHEMA_INCOMPATIBLE', `${path}: ${e.message}`, {
-      cause: err,
-      details: { ...e.details, file: path },
-    });
-  }
 }
