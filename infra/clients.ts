@@ -33,7 +33,7 @@ function kafkajsLogs(level: LogLevel): logCreator {
     ({ level: l, log: entry }) => {
       const { message, timestamp: _t, logger: _l, ...fields } = entry;
       // Start-up and rebalance noise that kafkajs retries by itself.
-      if (TRANSIENT.test(String(fields.error ?? ''))) log.debug(message, fields);
+      if (TRANSIENT.test(String(fields.error ?? '')) || TRANSIENT.test(message)) log.debug(message, fields);
       else if (l === logLevel.ERROR || l === logLevel.WARN) log.warn(message, fields);
       else if (l === logLevel.INFO) log.info(message, fields);
       else log.debug(message, fields);
