@@ -19,6 +19,7 @@ const BENCHES = [
   { name: 'replay', file: 'replay.bench.ts', stack: false },
   { name: 'lake-parquet', file: 'lake-parquet.bench.ts', stack: false },
   { name: 'lake-compaction', file: 'lake-compaction.bench.ts', stack: false },
+  { name: 'compaction-sweep', file: 'compaction-sweep.bench.ts', stack: false },
   { name: 'sink-encode', file: 'sink-encode.bench.ts', stack: false },
   { name: 'stream', file: 'stream.bench.ts', stack: true },
   { name: 'sink', file: 'sink.bench.ts', stack: true },

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { type Config } from '../../../../core/config.ts';
 import { loadConfig } from '../../../../infra/config.ts';
 import { isTickLakeError } from '../../../../core/errors.ts';
 import { tcpOpen } from '../../../../infra/stack/health.ts';
-import { pidFileFor, readPidRecord } from '../../../../infra/stack/process.ts';
+import { pidFileFor, readPidRecord, stopProcess } from '../../../../infra/stack/process.ts';
 import type { StackService } from '../../../../infra/stack/service.ts';
 import { stackDown, stackStatus, stackUp } from '../../../../infra/stack/stack.ts';
 
@@ -41,24 +41,44 @@ function running(pid: number): boolean {
   }
 }
 
+/**
+ * A port free right now, below Linux's ephemeral range (32768+): a port from listen(0) can be taken by another
+ * test's outgoing connection before the service binds it, which failed this file under load.
+ */
 async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    const server = createServer();
+    const ok = await new Promise<boolean>((r) => {
+      server.once('error', () => r(false));
+      server.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (ok) {
+      await new Promise<void>((r) => server.close(() => r()));
+      return port;
+    }
+  }
 }
 
+const configs: Config[] = [];
 function tmpConfig(): Config {
-  return loadConfig({
+  const config = loadConfig({
     env: {},
     overrides: { stack: { stateDir: mkdtempSync(join(tmpdir(), 'stack-')), startTimeoutMs: 10_000 } },
   });
+  configs.push(config);
+  return config;
 }
 
 const blockers: Server[] = [];
 afterEach(async () => {
   await Promise.all(blockers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
+  // A test that failed half-way must not leave its stand-in servers running: stop whatever has a pid file.
+  for (const config of configs.splice(0)) {
+    const run = join(config.stack.stateDir, 'run');
+    const pidFiles = existsSync(run) ? readdirSync(run).filter((f) => f.endsWith('.pid')) : [];
+    for (const f of pidFiles) await stopProcess(join(run, f), 2_000).catch(() => false);
+  }
 });
 
 describe('stack orchestration with real processes', () => {
