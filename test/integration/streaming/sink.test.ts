@@ -194,12 +194,15 @@ describe('lake sink (raw), exactly once through the manifest', () => {
   it('keeps retrying while S3 is down and resumes without loss when it is back', async () => {
     const { child, exit, ready, stderr, groupId } = runSink();
     await ready;
-    // Assigned and consuming before S3 goes away, so what it fails at is the flush, not the start.
+    // Assigned, positions read from the manifest and a flush landed before S3 goes away, so what it fails at is the
+    // flush, not the start (a sink still reading its manifest when S3 died retried that instead, under load).
     await waitForGroup(kafka, groupId, 1);
+    await ingest(200, 3);
+    await waitForLake();
     const testConfig = loadConfig({ profile: testStackProfile() });
     await stackDown({ config: testConfig, services: [s3Service] });
     try {
-      await ingest(3_000, 2);
+      await ingest(3_000, 4);
       await waitUntil(
         () => /flush failed; retrying/.test(stderr()),
         'the sink to retry a flush against the dead S3',
