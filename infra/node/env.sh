@@ -56,3 +56,5 @@ else
   fi
   unset _ticklake_self _ticklake_bin
 fi
+unset _root _want _major _have _cache _dir _pkg _tmp
+unset -f _ticklake_node_main
