@@ -17,6 +17,7 @@ import { rawTable } from '../lake/tables.ts';
 import { LakeWriter } from '../lake/writer.ts';
 import { tableMetadata, warehouseTable } from '../warehouse/tables.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { dropWarehouseAndLake } from '../test/support/warehouse.ts';
 import { makeTicks } from '../test/unit/lake/fixtures.ts';
 import { median, printTable } from './support.ts';
 
@@ -72,11 +73,7 @@ try {
     ],
   ]);
 } finally {
-  await bq
-    .dataset(dataset)
-    .delete({ force: true })
-    .catch(() => undefined);
-  for (const o of await storage.list('')) await storage.delete(o.key);
+  await dropWarehouseAndLake(bq, dataset, storage);
   storage.client.destroy();
   await rm(dir, { recursive: true, force: true });
   await closeDuckDb();

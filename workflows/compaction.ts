@@ -11,7 +11,14 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CompactInput, CompactOutcome, LakeActivities } from '../activities/lake.ts';
-import { failureMessage, LAKE_TABLES, partitionParts, SEARCH_ATTRIBUTES, WORKFLOW_IDS } from './constants.ts';
+import {
+  closedBeforeUs,
+  failureMessage,
+  LAKE_TABLES,
+  partitionParts,
+  SEARCH_ATTRIBUTES,
+  WORKFLOW_IDS,
+} from './constants.ts';
 
 // Finding candidates reads manifests only: quick, retried briefly. Compacting a partition rewrites it in DuckDB:
 // minutes for a busy hour, heartbeating, and retried for long enough to ride out an S3 outage.
@@ -28,7 +35,7 @@ const { compactPartition } = proxyActivities<LakeActivities>({
 export interface CompactionSweepInput {
   /** Default: every lake table. */
   tables?: string[];
-  /** A partition is compacted once it ended this long ago (the processor's lateness plus the sink's flush). */
+  /** A partition is compacted once it ended this long ago (default CLOSED_AFTER_MINUTES). */
   closedForMinutes?: number;
   /** Fewest small files worth a rewrite. */
   minFiles?: number;
@@ -55,11 +62,15 @@ export interface CompactionSweepResult {
  */
 export async function compactionSweepWorkflow(input: CompactionSweepInput = {}): Promise<CompactionSweepResult> {
   const tables = input.tables ?? [...LAKE_TABLES];
-  const closedBeforeUs = (Date.now() - (input.closedForMinutes ?? 10) * 60_000) * 1000;
+  const closedBefore = closedBeforeUs(Date.now(), input.closedForMinutes);
   const failed = new Set(input.failed ?? []);
   const work: CompactInput[] = [];
   for (const table of tables) {
-    const found = await findCompactionCandidates({ table, closedBeforeUs, minFiles: input.minFiles ?? 2 });
+    const found = await findCompactionCandidates({
+      table,
+      closedBeforeUs: closedBefore,
+      minFiles: input.minFiles ?? 2,
+    });
     for (const c of found) {
       if (!failed.has(`${table}/${c.partition}`)) work.push({ table, partition: c.partition });
     }

@@ -58,6 +58,15 @@ export function searchAttributeFlags(): string[] {
   return Object.values(SEARCH_ATTRIBUTES).map((k) => `${k.name}=${SEARCH_ATTRIBUTE_CLI_TYPES[k.type]}`);
 }
 
+/**
+ * A lake partition is "closed" this long after its hour ends: past the processor's allowed lateness and the sink's
+ * flush, so no new file lands in it. Compaction (scheduled or backfill) touches closed partitions only.
+ */
+export const CLOSED_AFTER_MINUTES = 10;
+
+/** The closed-before bound in µs for a workflow's `Date.now()` (deterministic inside a workflow). */
+export const closedBeforeUs = (nowMs: number, minutes = CLOSED_AFTER_MINUTES) => (nowMs - minutes * 60_000) * 1000;
+
 /** The lake tables the batch layer maintains (lake/tables.ts declares them; a unit test keeps the two equal). */
 export const LAKE_TABLES = ['raw', 'enriched', 'bars', 'alerts'] as const;
 

@@ -15,6 +15,7 @@ import type { LakeActivities } from '../activities/lake.ts';
 import type { LoadDayInput, LoadDayOutcome, WarehouseActivities } from '../activities/warehouse.ts';
 import { runChild as compactChild } from './compaction.ts';
 import {
+  closedBeforeUs,
   failureMessage,
   LAKE_TABLES,
   partitionParts,
@@ -208,7 +209,7 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillRe
   if (input.compact ?? true) {
     const candidates = await findCompactionCandidates({
       table: names.lake,
-      closedBeforeUs: (Date.now() - 10 * 60_000) * 1000,
+      closedBeforeUs: closedBeforeUs(Date.now()),
       minFiles: 2,
     });
     const inRange = candidates.filter((c) => {

@@ -1,4 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { BigQuery } from '@google-cloud/bigquery';
 import type { Bar } from '../../core/schemas/bar.ts';
 import { rowCount } from '../../lake/columns.ts';
 import { scanLatest } from '../../lake/reader.ts';
@@ -78,4 +83,32 @@ export async function ledgerOutcomes(wh: Warehouse, table: string, day: string):
      WHERE table_name = '${table}' AND day = '${day}' ORDER BY recorded_at`,
   );
   return rows.map((r) => r.outcome);
+}
+
+/**
+ * Replaces a lake file in place with one another writer made: the table's columns, but `price` as text. The
+ * manifest still lists it, so a load must refuse it (SCHEMA_INCOMPATIBLE naming the file and the column).
+ */
+export async function overwriteWithTextPrice(storage: Storage, path: string, day: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'wh-bad-'));
+  const db = await DuckDBInstance.create(':memory:');
+  const con = await db.connect();
+  try {
+    await con.run(`COPY (SELECT 'x' AS id, 's' AS source, 'AAPL' AS symbol, 1::BIGINT AS seq, 'trade' AS type,
+        TIMESTAMPTZ '${day} 08:00:00+00' AS ts, TIMESTAMPTZ '${day} 08:00:01+00' AS recv_ts, '1.5' AS price)
+      TO '${dir}/bad.parquet' (FORMAT parquet)`);
+    await storage.put(path, await readFile(`${dir}/bad.parquet`));
+  } finally {
+    con.closeSync();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Teardown of a test's warehouse: its dataset, and every object of its lake storage. */
+export async function dropWarehouseAndLake(bq: BigQuery, dataset: string, storage: Storage): Promise<void> {
+  await bq
+    .dataset(dataset)
+    .delete({ force: true })
+    .catch(() => undefined);
+  for (const o of await storage.list('')) await storage.delete(o.key);
 }

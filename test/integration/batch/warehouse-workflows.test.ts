@@ -1,8 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -20,7 +16,7 @@ import { SEARCH_ATTRIBUTES, WORKFLOW_IDS } from '../../../workflows/constants.ts
 import { backfillWorkflow, warehouseLoadSweepWorkflow, warehouseLoadWorkflow } from '../../../workflows/index.ts';
 import { testStackConfig } from '../../support/stack.ts';
 import { activityAttempts, localTemporal, recordHistory, startTestWorker } from '../../support/temporal.ts';
-import { uniqueDataset } from '../../support/warehouse.ts';
+import { overwriteWithTextPrice, uniqueDataset } from '../../support/warehouse.ts';
 import { makeTicks, tempStorage } from '../../unit/lake/fixtures.ts';
 
 const HOUR_US = 3_600_000_000;
@@ -161,15 +157,8 @@ describe('warehouse load on Temporal', () => {
     const bad = makeTicks(50, { startUs: dayUs(BAD_DAY) + 8 * HOUR_US, spanUs: HOUR_US - 1, seq0: 2000 });
     const [entry] = await new LakeWriter(storage).writeFile(rawTable, bad, range(bad.length));
     await new LakeWriter(storage).commit(rawTable, [entry!]);
-    // The same object rewritten by another writer, with price as text.
-    const dir = mkdtempSync(join(tmpdir(), 'whwf-bad-'));
-    const db = await DuckDBInstance.create(':memory:');
-    const con = await db.connect();
-    await con.run(`COPY (SELECT 'x' AS id, 's' AS source, 'AAPL' AS symbol, 1::BIGINT AS seq, 'trade' AS type,
-        TIMESTAMPTZ '${BAD_DAY} 08:00:00+00' AS ts, TIMESTAMPTZ '${BAD_DAY} 08:00:01+00' AS recv_ts, '1.5' AS price)
-      TO '${dir}/bad.parquet' (FORMAT parquet)`);
-    con.closeSync();
-    await storage.put(entry!.path, readFileSync(`${dir}/bad.parquet`));
+    // The same object, rewritten by another writer with price as text.
+    await overwriteWithTextPrice(storage, entry!.path, BAD_DAY);
     // And DAY2 changed: it is due with the bad day.
     const more = makeTicks(60, { startUs: dayUs(DAY2) + 15 * HOUR_US, spanUs: HOUR_US - 1, seq0: 3000 });
     await new LakeWriter(storage).commit(rawTable, await new LakeWriter(storage).writeFile(rawTable, more, range(60)));

@@ -15,7 +15,13 @@ import { warehouseLoadWorkflow } from '../../../workflows/index.ts';
 import { waitFor } from '../../support/servers.ts';
 import { testStackConfig } from '../../support/stack.ts';
 import { localTemporal } from '../../support/temporal.ts';
-import { lakeDaySum, ledgerOutcomes, uniqueDataset, warehouseDaySum } from '../../support/warehouse.ts';
+import {
+  dropWarehouseAndLake,
+  lakeDaySum,
+  ledgerOutcomes,
+  uniqueDataset,
+  warehouseDaySum,
+} from '../../support/warehouse.ts';
 import { makeTicks } from '../../unit/lake/fixtures.ts';
 
 /**
@@ -105,11 +111,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await env?.teardown();
-  await bigqueryClient(config)
-    .dataset(dataset)
-    .delete({ force: true })
-    .catch(() => undefined);
-  for (const o of await storage.list('')) await storage.delete(o.key);
+  await dropWarehouseAndLake(bigqueryClient(config), dataset, storage);
   storage.client.destroy();
   await closeDuckDb();
 });

@@ -1,8 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTickLakeError, type TickLakeError } from '../../../core/errors.ts';
 import { bigqueryClient } from '../../../infra/clients.ts';
@@ -16,7 +12,14 @@ import { dayChecksumSql } from '../../../warehouse/sql.ts';
 import { warehouseTable } from '../../../warehouse/tables.ts';
 import { Warehouse, type WarehouseDeps } from '../../../warehouse/warehouse.ts';
 import { testStackConfig } from '../../support/stack.ts';
-import { lakeDaySum, makeBars, uniqueDataset, type DaySum } from '../../support/warehouse.ts';
+import {
+  dropWarehouseAndLake,
+  lakeDaySum,
+  makeBars,
+  overwriteWithTextPrice,
+  uniqueDataset,
+  type DaySum,
+} from '../../support/warehouse.ts';
 import { makeTicks } from '../../unit/lake/fixtures.ts';
 
 const HOUR_US = 3_600_000_000;
@@ -90,11 +93,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await bq
-    .dataset(dataset)
-    .delete({ force: true })
-    .catch(() => undefined);
-  for (const o of await storage.list('')) await storage.delete(o.key);
+  await dropWarehouseAndLake(bq, dataset, storage);
   storage.client.destroy();
   await closeDuckDb();
 });
@@ -186,14 +185,7 @@ describe('warehouse load from the lake into the BigQuery emulator', () => {
     const [entry] = await lake.writeFile(rawTable, ticks, range(ticks.length));
     await lake.commit(rawTable, [entry!]);
     // The same object, rewritten by another writer with price as text.
-    const dir = mkdtempSync(join(tmpdir(), 'wh-bad-'));
-    const db = await DuckDBInstance.create(':memory:');
-    const con = await db.connect();
-    await con.run(`COPY (SELECT 'x' AS id, 's' AS source, 'AAPL' AS symbol, 1::BIGINT AS seq, 'trade' AS type,
-        TIMESTAMPTZ '${BAD_DAY} 08:00:00+00' AS ts, TIMESTAMPTZ '${BAD_DAY} 08:00:01+00' AS recv_ts, '1.5' AS price)
-      TO '${dir}/bad.parquet' (FORMAT parquet)`);
-    con.closeSync();
-    await storage.put(entry!.path, readFileSync(`${dir}/bad.parquet`));
+    await overwriteWithTextPrice(storage, entry!.path, BAD_DAY);
 
     const c2 = makeTicks(40, { startUs: dayUs(DAY1) + 20 * HOUR_US, spanUs: HOUR_US - 1, seq0: 30_000 });
     await lake.commit(rawTable, await lake.writeFile(rawTable, c2, range(c2.length)));
