@@ -1,16 +1,12 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
-import type { Admin, Kafka, Transaction } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../core/config.ts';
 import { DlqShareMonitor } from '../../core/dlq-share.ts';
-import { TickLakeError } from '../../core/errors.ts';
 import type { Logger } from '../../infra/logger.ts';
 import {
-  checkpointRefSchema,
   emptyOutputs,
   PartitionPipeline,
   pipelineOptionsFrom,
-  type CheckpointRef,
   type PipelineOptions,
   type PipelineOutputs,
   type RawRecord,
@@ -18,7 +14,7 @@ import {
 import { HEARTBEAT_KEY } from '../../core/schemas/heartbeat.ts';
 import { nowUs } from '../../core/schemas/tick.ts';
 import { ExactlyOnceLoop, type BatchOutput, type InputMessage } from '../kafka/exactly-once-loop.ts';
-import { readPartitionRange } from '../kafka/range-reader.ts';
+import { CheckpointedPartitions } from '../kafka/checkpointed-partitions.ts';
 import type { ReferenceCache } from '../reference-cache.ts';
 import { topicName } from '../topics.ts';
 import { createProcessorMetrics } from './metrics.ts';
@@ -32,12 +28,6 @@ import { outputMessages } from './outputs.ts';
  * restart, or another after a rebalance) loads that checkpoint and replays the few records between it and the
  * committed offset with outputs suppressed: the state is exactly what it was, and nothing is counted twice.
  */
-
-interface OwnedPartition {
-  pipeline: PartitionPipeline;
-  checkpoint?: CheckpointRef;
-  lastCheckpointAt: number;
-}
 
 export interface ProcessorOptions {
   config: Config;
@@ -53,8 +43,7 @@ export interface ProcessorOptions {
 
 export class StreamProcessor {
   private readonly loop: ExactlyOnceLoop;
-  private adminClient?: Promise<Admin>;
-  private readonly owned = new Map<number, OwnedPartition>();
+  private readonly states: CheckpointedPartitions<PartitionPipeline>;
   private readonly topics;
   private readonly pipelineOptions: PipelineOptions;
   private readonly metrics;
@@ -78,6 +67,20 @@ export class StreamProcessor {
     this.pipelineOptions = pipelineOptionsFrom(config);
     this.metrics = createProcessorMetrics(opts.registry);
     this.dlqShare = new DlqShareMonitor({ warnShare: p.dlqWarnShare });
+    this.states = new CheckpointedPartitions({
+      kafka,
+      groupId: p.groupId,
+      inputTopic: this.topics.raw,
+      stateTopic: this.topics.state,
+      snapshotIntervalMs: p.snapshotIntervalMs,
+      log: opts.log,
+      metrics: this.metrics,
+      factory: {
+        create: (nextOffset) => PartitionPipeline.create(this.pipelineOptions, nextOffset),
+        restore: (snapshot) => PartitionPipeline.restore(this.pipelineOptions, snapshot),
+        replay: (pipeline, m) => pipeline.process(rawRecord(m), this.opts.reference.symbols, 0, emptyOutputs()),
+      },
+    });
     this.loop = new ExactlyOnceLoop({
       kafka,
       groupId: p.groupId,
@@ -88,12 +91,8 @@ export class StreamProcessor {
       handler: {
         process: (partition, messages) => this.processBatch(partition, messages),
         // The transaction aborted, so the in-memory state ran ahead of what Kafka has: drop it and rebuild.
-        failed: (partition) => this.owned.delete(partition),
-        // State is trusted only while offsets line up (ensureState); forget what we no longer own.
-        assigned: (mine) => {
-          for (const q of [...this.owned.keys()]) if (!mine.has(q)) this.owned.delete(q);
-          this.metrics.owned.set(this.owned.size);
-        },
+        failed: (partition) => this.states.drop(partition),
+        assigned: (mine) => this.states.retain(mine),
       },
     });
   }
@@ -104,22 +103,17 @@ export class StreamProcessor {
 
   async stop(): Promise<void> {
     await this.loop.stop();
-    await (await this.adminClient?.catch(() => undefined))?.disconnect().catch(() => {});
+    await this.states.close();
   }
 
   private async processBatch(partition: number, messages: InputMessage[]): Promise<BatchOutput> {
     const firstOffset = messages[0]!.offset;
-    const owned = await this.ensureState(partition, firstOffset);
+    const pipeline = await this.states.ensure(partition, firstOffset);
     const out = emptyOutputs();
     const processedTs = nowUs();
     const reference = this.opts.reference.symbols;
     for (const m of messages) {
-      const record: RawRecord = {
-        key: m.key ? m.key.toString('utf8') : null,
-        value: m.value,
-        offset: m.offset,
-        timestampMs: Number(m.timestamp),
-      };
+      const record = rawRecord(m);
       // The key is the symbol: one not in the master may only mean we are behind the reference topic (ingest
       // publishes symbols before their ticks). Catch up once per such symbol before judging its tick.
       const key = record.key;
@@ -131,9 +125,9 @@ export class StreamProcessor {
           this.unregistered.add(key);
         }
       }
-      owned.pipeline.process(record, reference, processedTs, out);
+      pipeline.process(record, reference, processedTs, out);
     }
-    return this.outputsOf(partition, owned, out, messages.length);
+    return this.outputsOf(partition, out, messages.length);
   }
 
   /** The loud signals: a new unknown symbol, and a window in which much of the input was dead-lettered. */
@@ -169,30 +163,14 @@ export class StreamProcessor {
     }
   }
 
-  /** The batch's outputs, and at most every `snapshotIntervalMs` a checkpoint the committed offset points at. */
-  private outputsOf(partition: number, owned: OwnedPartition, out: PipelineOutputs, records: number): BatchOutput {
-    const due =
-      !owned.checkpoint || Date.now() - owned.lastCheckpointAt >= this.opts.config.processor.snapshotIntervalMs;
-    let checkpoint = owned.checkpoint;
+  /** The batch's outputs, with the checkpoint part (a new checkpoint at most every `snapshotIntervalMs`). */
+  private outputsOf(partition: number, out: PipelineOutputs, records: number): BatchOutput {
+    const checkpoint = this.states.checkpoint(partition);
     return {
       topicMessages: outputMessages(out, this.topics, partition, nowUs()),
-      beforeOffsets: async (tx: Transaction) => {
-        if (due) {
-          const snap = owned.pipeline.snapshot();
-          const [meta] = await tx.send({
-            topic: this.topics.state,
-            acks: -1,
-            messages: [{ key: String(partition), value: gzipSync(JSON.stringify(snap)), partition }],
-          });
-          checkpoint = { o: meta!.baseOffset!, n: snap.nextOffset };
-        }
-        return JSON.stringify(checkpoint);
-      },
+      beforeOffsets: checkpoint.beforeOffsets,
       committed: () => {
-        if (due) {
-          owned.checkpoint = checkpoint;
-          owned.lastCheckpointAt = Date.now();
-        }
+        checkpoint.committed();
         this.metrics.out.inc({ kind: 'enriched' }, out.enriched.length);
         this.metrics.out.inc({ kind: 'bars' }, out.bars.length);
         this.metrics.out.inc({ kind: 'late' }, out.late.length);
@@ -204,95 +182,14 @@ export class StreamProcessor {
       },
     };
   }
+}
 
-  /**
-   * The partition's state as of `firstOffset`: the live one if it lines up, else rebuilt from the checkpoint the
-   * committed offset points at, plus a suppressed replay of the records between that checkpoint and `firstOffset`.
-   */
-  private async ensureState(partition: number, firstOffset: string): Promise<OwnedPartition> {
-    const live = this.owned.get(partition);
-    if (live && live.pipeline.nextOffset === firstOffset) return live;
-    this.metrics.recoveries.inc();
-    const started = Date.now();
-    const ref = await this.committedCheckpoint(partition);
-    let pipeline: PartitionPipeline;
-    if (ref) {
-      let snapshot: unknown;
-      await readPartitionRange(
-        this.opts.kafka,
-        { topic: this.topics.state, partition, from: BigInt(ref.o), to: BigInt(ref.o) + 1n },
-        (m) => (snapshot = m.value ? JSON.parse(gunzipSync(m.value).toString('utf8')) : undefined),
-      );
-      if (snapshot === undefined) {
-        throw new TickLakeError('STATE_CORRUPT', `checkpoint ${ref.o} of partition ${partition} not found`, {
-          details: { topic: this.topics.state, partition, offset: ref.o },
-        });
-      }
-      pipeline = PartitionPipeline.restore(this.pipelineOptions, snapshot);
-    } else {
-      pipeline = PartitionPipeline.create(this.pipelineOptions, firstOffset);
-    }
-    const from = BigInt(pipeline.nextOffset);
-    const to = BigInt(firstOffset);
-    const sink = emptyOutputs();
-    const replayed = await readPartitionRange(this.opts.kafka, { topic: this.topics.raw, partition, from, to }, (m) => {
-      pipeline.process(
-        {
-          key: m.key ? m.key.toString('utf8') : null,
-          value: m.value,
-          offset: m.offset,
-          timestampMs: Number(m.timestamp),
-        },
-        this.opts.reference.symbols,
-        0,
-        sink,
-      );
-      // Outputs of replayed records were committed before: discard them.
-      sink.enriched.length = sink.bars.length = sink.late.length = sink.rejected.length = 0;
-    });
-    pipeline.nextOffset = firstOffset;
-    this.metrics.replayed.inc(replayed);
-    // lastCheckpointAt 0: checkpoint in the first transaction, so the next recovery replays little.
-    const owned: OwnedPartition = { pipeline, checkpoint: ref, lastCheckpointAt: 0 };
-    this.owned.set(partition, owned);
-    this.metrics.owned.set(this.owned.size);
-    this.opts.log.info('partition state ready', {
-      partition,
-      checkpoint: ref?.n ?? null,
-      replayed,
-      firstOffset,
-      ms: Date.now() - started,
-    });
-    return owned;
-  }
-
-  /**
-   * One admin client for the processor's life: connecting one per recovery cost ~0.3 s per partition, paid in
-   * sequence by a fresh processor before its first commit of each partition.
-   */
-  private admin(): Promise<Admin> {
-    if (!this.adminClient) {
-      const admin = this.opts.kafka.admin();
-      this.adminClient = admin.connect().then(() => admin);
-      this.adminClient.catch(() => (this.adminClient = undefined));
-    }
-    return this.adminClient;
-  }
-
-  private async committedCheckpoint(partition: number): Promise<CheckpointRef | undefined> {
-    const admin = await this.admin();
-    const [entry] = await admin.fetchOffsets({
-      groupId: this.opts.config.processor.groupId,
-      topics: [this.topics.raw],
-    });
-    const p = entry?.partitions.find((x) => x.partition === partition);
-    if (!p?.metadata) return undefined;
-    const ref = checkpointRefSchema.safeParse(JSON.parse(p.metadata));
-    if (!ref.success) {
-      throw new TickLakeError('STATE_CORRUPT', `offset metadata of partition ${partition} is not a checkpoint ref`, {
-        details: { metadata: p.metadata, issues: ref.error.issues },
-      });
-    }
-    return ref.data;
-  }
+/** A consumed Kafka message as the pipeline's input record. */
+export function rawRecord(m: InputMessage | KafkaMessage): RawRecord {
+  return {
+    key: m.key ? m.key.toString('utf8') : null,
+    value: m.value,
+    offset: m.offset,
+    timestampMs: Number(m.timestamp),
+  };
 }
