@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAlertsEvalCommand } from './alerts-eval-command.ts';
 import { registerConfigCommand } from './config-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerIngestCommand } from './ingest-command.ts';
@@ -29,5 +30,6 @@ export function buildProgram(): Command {
   registerLakeCommand(program);
   registerSchedulesCommand(program);
   registerWarehouseCommand(program);
+  registerAlertsEvalCommand(program);
   return program;
 }

@@ -213,6 +213,12 @@ export const configSchema = z.object({
       host: z.string().default('127.0.0.1'),
     })
     .prefault({}),
+  alerts: z
+    .object({
+      /** The alert rules file (YAML, docs/ALERTS.md), re-read on change; unset: the shipped infra/alerts/rules.yaml. */
+      rulesFile: z.string().min(1).optional(),
+    })
+    .prefault({}),
   dashboard: z
     .object({
       port: port.default(3000),

@@ -134,7 +134,7 @@ export const barsTable: TableDef<Bar> = {
 
 export const alertsTable: TableDef<Alert> = {
   name: 'alerts',
-  version: 1,
+  version: 2,
   columns: [
     col<Alert>('id', 'string', (a) => a.id),
     col<Alert>('rule', 'dict', (a) => a.rule),
@@ -146,6 +146,8 @@ export const alertsTable: TableDef<Alert> = {
     col<Alert>('threshold', 'f64', (a) => a.threshold),
     col<Alert>('message', 'string', (a) => a.message),
     col<Alert>('emitted_ts', 'ts', (a) => a.emittedTs),
+    col<Alert>('source', 'dict', (a) => a.source ?? null, { nullable: true, since: 2 }),
+    col<Alert>('model_version', 'dict', (a) => a.modelVersion ?? null, { nullable: true, since: 2 }),
   ],
   timeColumn: 'ts',
   symbolColumn: 'symbol',
