@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAlertsCommand } from './alerts-command.ts';
 import { registerAlertsEvalCommand } from './alerts-eval-command.ts';
 import { registerConfigCommand } from './config-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerLakeCommand(program);
   registerSchedulesCommand(program);
   registerWarehouseCommand(program);
+  registerAlertsCommand(program);
   registerAlertsEvalCommand(program);
   return program;
 }
