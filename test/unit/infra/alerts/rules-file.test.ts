@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertEngine } from '../../../../core/alerts/engine.ts';
 import { RULE_KINDS } from '../../../../core/alerts/rules.ts';
@@ -43,6 +44,11 @@ describe('rules file validation', () => {
     // model_score ships disabled until the models issue registers a scorer.
     expect(new Set(rules.map((r) => r.kind))).toEqual(new Set(RULE_KINDS.filter((k) => k !== 'model_score')));
     expect(readFileSync(file, 'utf8')).toContain('kind: model_score');
+  });
+
+  it('the threshold sweep the docs quote is a valid rules file', () => {
+    const file = fileURLToPath(new URL('../../../fixtures/alerts/threshold-sweep.yaml', import.meta.url));
+    expect(loadRulesFile(file).rules).toHaveLength(14);
   });
 
   it('an unknown key is named with its own line', () => {
