@@ -88,6 +88,6 @@ export function formatEval(r: AlertEvalResult): string {
     '| rule | judged by label | alerts | true | labels | detected | precision | recall | fires / symbol-hour |\n' +
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n' +
     rows.map((row) => `| ${row} |`).join('\n') +
-    `\n\nAll rules: ${r.firesPerSymbolHour.toFixed(3)} alerts per symbol-hour (${(r.firesPerSymbolHour * r.symbols).toFixed(1)} per hour over ${r.symbols} symbols).\n`
+    `\n\nAll rules: ${r.firesPerSymbolHour.toFixed(3)} alerts per symbol-hour (${(r.firesPerSymbolHour * r.symbols).toFixed(1)} per hour over ${r.symbols} symbols); the first after ${r.firstAlertAfterSec === null ? '—' : r.firstAlertAfterSec.toFixed(1)} s of event time.\n`
   );
 }

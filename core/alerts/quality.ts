@@ -9,8 +9,8 @@ import type { RuleKind } from './rules.ts';
  * the silence (`detail.untilTs`). An alert inside some matching label's window is a true positive (precision);
  * a label with at least one matching alert of the rule is detected (recall). Several alerts on one label count
  * as true once each, which the cooldown keeps rare; the report shows alerts and labels so it can be seen.
- * `labelsUntil` leaves out labels too close to the end of a run for their alert to be due (a silence that began
- * 30 s before the end cannot have been silent for 60 s); alerts are all counted.
+ * `labelsUntil` leaves labels too close to the end of a run for their alert to be due (a silence that began
+ * 30 s before the end cannot have been silent for 60 s) out of recall; an alert that matches one is still true.
  */
 export const RULE_LABEL: Record<RuleKind, AnomalyKind | null> = {
   price_move: 'price_jump',
@@ -79,7 +79,7 @@ export function ruleQuality(
   const kind = labelKindOf(rule);
   const mine = alerts.filter((a) => a.rule === rule.id);
   const until = opts.labelsUntil ?? Number.POSITIVE_INFINITY;
-  const relevant = kind === null ? [] : labels.filter((l) => l.kind === kind && l.ts <= until);
+  const relevant = kind === null ? [] : labels.filter((l) => l.kind === kind);
   const bySymbol = new Map<string, SyntheticLabel[]>();
   for (const l of relevant) {
     const list = bySymbol.get(l.symbol);
@@ -93,19 +93,20 @@ export function ruleQuality(
     for (const l of bySymbol.get(a.symbol) ?? []) {
       if (!inWindow(a.ts, l, window)) continue;
       hit = true;
-      detected.add(l);
+      if (l.ts <= until) detected.add(l);
     }
     if (hit) truePositives++;
   }
+  const judged = relevant.filter((l) => l.ts <= until).length;
   return {
     rule: rule.id,
     kind: rule.kind,
     label: kind,
     alerts: mine.length,
     truePositives,
-    labels: relevant.length,
+    labels: judged,
     detected: detected.size,
     precision: kind === null || mine.length === 0 ? null : truePositives / mine.length,
-    recall: relevant.length === 0 ? null : detected.size / relevant.length,
+    recall: judged === 0 ? null : detected.size / judged,
   };
 }

@@ -40,6 +40,8 @@ export interface AlertEvalResult {
   /** Alerts per symbol per hour of event time, all rules together and by rule. */
   firesPerSymbolHour: number;
   firesPerSymbolHourByRule: Record<string, number>;
+  /** Event time from the start to the first alert, s (what a new user of the demo waits); null if none. */
+  firstAlertAfterSec: number | null;
   seconds: number;
 }
 
@@ -121,6 +123,7 @@ export function runAlertEval(opts: AlertEvalOptions): AlertEvalResult {
     endUs,
     firesPerSymbolHour: alerts.length / symbolHours,
     firesPerSymbolHourByRule: byRule,
+    firstAlertAfterSec: alerts.length === 0 ? null : (Math.min(...alerts.map((a) => a.ts)) - startUs) / 1e6,
     seconds: (performance.now() - began) / 1000,
   };
 }
