@@ -315,7 +315,7 @@ export async function* lakeCat(
   f: ScanFilter & { limit?: number; all?: boolean } = {},
 ): AsyncGenerator<string> {
   let left = f.limit ?? Infinity;
-  const names = def.columns.map((c) => c.name);
+  const names = scanSpecs(def, f).map((c) => c.name);
   for await (const cols of f.all ? scanColumns(storage, def, f) : scanLatest(storage, def, f)) {
     const n = rowCount(cols);
     for (let i = 0; i < n && left > 0; i++, left--) {
