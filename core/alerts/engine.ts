@@ -121,6 +121,8 @@ export interface AlertEngineStats {
   fired: Record<string, number>;
   /** Alerts a rule decided on but its cooldown held back. */
   suppressed: Record<string, number>;
+  /** Bars a model-score rule's scorer threw on (no alert; the bar is skipped). */
+  scorerErrors: Record<string, number>;
 }
 
 export class AlertEngine {
@@ -130,7 +132,7 @@ export class AlertEngine {
   private readonly symbols = new Map<string, SymbolInfo>();
   private readonly sources = new Map<string, number>();
   private readonly checkUs: number;
-  private readonly counters: AlertEngineStats = { fired: {}, suppressed: {} };
+  private readonly counters: AlertEngineStats = { fired: {}, suppressed: {}, scorerErrors: {} };
 
   constructor(
     rules: readonly ResolvedRule[],
@@ -149,7 +151,8 @@ export class AlertEngine {
   }
 
   stats(): AlertEngineStats {
-    return { fired: { ...this.counters.fired }, suppressed: { ...this.counters.suppressed } };
+    const c = this.counters;
+    return { fired: { ...c.fired }, suppressed: { ...c.suppressed }, scorerErrors: { ...c.scorerErrors } };
   }
 
   /**
@@ -202,7 +205,14 @@ export class AlertEngine {
       if (r.rule.kind !== 'model_score' || (r.only !== null && !r.only.has(b.symbol))) continue;
       if (r.state.get(b.symbol) === b.windowStart) continue;
       const rule = r.rule as RuleOf<'model_score'>;
-      const scored = (this.options.scorers?.[rule.scorer] as ModelScorer)(b);
+      let scored: ModelScore | null;
+      try {
+        scored = (this.options.scorers?.[rule.scorer] as ModelScorer)(b);
+      } catch {
+        // A scorer's bug must not stop the other rules or the stream; it is counted for the edge to report.
+        this.counters.scorerErrors[rule.id] = (this.counters.scorerErrors[rule.id] ?? 0) + 1;
+        continue;
+      }
       if (scored === null || !(scored.score >= rule.threshold)) continue;
       const c: Candidate = {
         ts: b.lastTs,

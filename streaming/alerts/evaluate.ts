@@ -3,6 +3,8 @@ import { ruleQuality, type RuleQuality } from '../../core/alerts/quality.ts';
 import type { ResolvedRule } from '../../core/alerts/rules.ts';
 import { emptyOutputs, PartitionPipeline, type PipelineOptions } from '../../core/pipeline.ts';
 import type { Alert } from '../../core/schemas/alert.ts';
+import type { Bar } from '../../core/schemas/bar.ts';
+import type { EnrichedTick } from '../../core/schemas/enriched.ts';
 import { HEARTBEAT_KEY, heartbeatValue } from '../../core/schemas/heartbeat.ts';
 import type { SyntheticLabel } from '../../core/schemas/labels.ts';
 import { SyntheticGenerator } from '../sources/synthetic/generator.ts';
@@ -27,6 +29,8 @@ export interface AlertEvalOptions {
   pipeline: PipelineOptions;
   partitions: number;
   heartbeatIntervalUs?: number;
+  /** Keep every enriched tick and bar in the result (to check the batch path against the stream). */
+  collect?: boolean;
 }
 
 export interface AlertEvalResult {
@@ -43,6 +47,9 @@ export interface AlertEvalResult {
   /** Event time from the start to the first alert, s (what a new user of the demo waits); null if none. */
   firstAlertAfterSec: number | null;
   seconds: number;
+  /** With `collect`: what the partitions' pipelines emitted. */
+  enriched?: EnrichedTick[];
+  bars?: Bar[];
 }
 
 export function runAlertEval(opts: AlertEvalOptions): AlertEvalResult {
@@ -70,6 +77,7 @@ export function runAlertEval(opts: AlertEvalOptions): AlertEvalResult {
   const hbEvery = opts.heartbeatIntervalUs ?? 1_000_000;
   const alerts: Alert[] = [];
   const out = emptyOutputs();
+  const collected = opts.collect ? { enriched: [] as EnrichedTick[], bars: [] as Bar[] } : undefined;
   // The generator's event time stands in for the Kafka record timestamp and the wall clock: deterministic.
   let clockUs = startUs;
   let nextHeartbeat = startUs + hbEvery;
@@ -91,6 +99,10 @@ export function runAlertEval(opts: AlertEvalOptions): AlertEvalResult {
     }
     for (const b of out.bars) alerts.push(...p.engine.onBar(b));
     for (const t of out.enriched) alerts.push(...p.engine.onTick(t));
+    if (collected) {
+      collected.enriched.push(...out.enriched);
+      collected.bars.push(...out.bars);
+    }
   };
 
   for (let r = gen.next(); r !== undefined; r = gen.next()) {
@@ -125,5 +137,6 @@ export function runAlertEval(opts: AlertEvalOptions): AlertEvalResult {
     firesPerSymbolHourByRule: byRule,
     firstAlertAfterSec: alerts.length === 0 ? null : (Math.min(...alerts.map((a) => a.ts)) - startUs) / 1e6,
     seconds: (performance.now() - began) / 1000,
+    ...collected,
   };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { recomputeAlerts } from '../../../core/alerts/batch.ts';
 import { parseAlertRules } from '../../../core/alerts/rules.ts';
 import { configSchema } from '../../../core/config.ts';
 import { pipelineOptionsFrom } from '../../../core/pipeline.ts';
@@ -41,6 +42,31 @@ describe('alerts-eval', () => {
     // Duplicates are dropped by the core's dedupe: no alert id twice.
     expect(new Set(a.alerts.map((x) => x.id)).size).toBe(a.alerts.length);
     expect(a.firesPerSymbolHour).toBeCloseTo(a.alerts.length / (20 * ((a.endUs - a.startUs) / 3.6e9)), 9);
+  });
+
+  it('the batch path (one engine over the lake rows, no heartbeats) raises the same alert ids as the stream', () => {
+    const all = parseAlertRules({
+      version: 1,
+      rules: [
+        { id: 'pm', kind: 'price_move' },
+        { id: 'vs', kind: 'volume_spike', minTrades: 50 },
+        { id: 'sb', kind: 'spread_blowout', minQuotes: 20 },
+        { id: 'vw', kind: 'vwap_deviation', deviationBps: 100, minSessionTrades: 50 },
+        { id: 'stale', kind: 'stale_feed', silenceSec: 30 },
+      ],
+    });
+    const spikes = { volumeSpike: { rate: 0.002 }, spreadBlowout: { rate: 0.002 }, outOfOrder: { rate: 0.002 } };
+    const stream = runAlertEval({
+      market: { ...market, anomalies: { ...market.anomalies, ...spikes } },
+      rules: all,
+      pipeline: pipelineOptionsFrom(config),
+      partitions: 4,
+      collect: true,
+    });
+    const batch = recomputeAlerts(all, { ticks: stream.enriched!, bars: stream.bars! }, { now: () => 0 });
+    expect(stream.alerts.length).toBeGreaterThan(50);
+    expect(new Set(stream.alerts.map((a) => a.rule))).toEqual(new Set(['pm', 'vs', 'sb', 'vw', 'stale']));
+    expect(batch.map((a) => a.id).sort()).toEqual(stream.alerts.map((a) => a.id).sort());
   });
 
   it("takes the demo's market settings, without its live-only options", () => {

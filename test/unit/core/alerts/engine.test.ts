@@ -285,6 +285,16 @@ describe('model_score hook', () => {
     expect(alerts[0]!.value).toBeCloseTo(2, 9);
   });
 
+  it('a scorer that throws skips the bar and is counted; other rules go on', () => {
+    const broken: ModelScorer = () => {
+      throw new Error('model bug');
+    };
+    const e = engine([...r, ...rules({ id: 'pm', kind: 'price_move' })], { scorers: { anomaly: broken } });
+    expect(e.onBar(bar(T0, 105))).toEqual([]);
+    expect(e.stats().scorerErrors).toEqual({ ms: 1 });
+    expect(feed(e, [trade('AAPL', T0, 100), trade('AAPL', T0 + S, 103)])).toHaveLength(1);
+  });
+
   it('an enabled rule naming an unregistered scorer is refused, and the engine keeps its rules', () => {
     const e = engine(rules({ id: 'pm', kind: 'price_move' }));
     expect(() => e.setRules(r)).toThrow(/rule ms: scorer "anomaly" is not registered/);
