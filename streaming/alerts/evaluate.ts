@@ -1,6 +1,7 @@
 import { AlertEngine, fnv1a, sourceOwner } from '../../core/alerts/engine.ts';
 import { ruleQuality, type RuleQuality } from '../../core/alerts/quality.ts';
 import type { ResolvedRule } from '../../core/alerts/rules.ts';
+import { SpeedLayerPartition } from '../../core/alerts/partition.ts';
 import { emptyOutputs, PartitionPipeline, type PipelineOptions } from '../../core/pipeline.ts';
 import type { Alert } from '../../core/schemas/alert.ts';
 import type { Bar } from '../../core/schemas/bar.ts';
@@ -67,11 +68,10 @@ export function runAlertEval(opts: AlertEvalOptions): AlertEvalResult {
   const refMap = new Map(universe.map((u) => [u.symbol, u]));
   const n = opts.partitions;
   const parts = Array.from({ length: n }, (_, p) => ({
-    pipeline: PartitionPipeline.create(opts.pipeline),
-    engine: new AlertEngine(opts.rules, {
-      now: () => clockUs,
-      ownsSource: (s) => sourceOwner(s, n) === p,
-    }),
+    speed: new SpeedLayerPartition(
+      PartitionPipeline.create(opts.pipeline),
+      new AlertEngine(opts.rules, { now: () => clockUs, ownsSource: (s) => sourceOwner(s, n) === p }),
+    ),
     offset: 0,
   }));
   const hbEvery = opts.heartbeatIntervalUs ?? 1_000_000;
@@ -92,13 +92,7 @@ export function runAlertEval(opts: AlertEvalOptions): AlertEvalResult {
       offset: String(p.offset++),
       timestampMs: Math.floor(clockUs / 1000),
     };
-    p.pipeline.process(record, refMap, clockUs, out);
-    if (key === HEARTBEAT_KEY) {
-      alerts.push(...p.engine.onHeartbeat({ source: market.source, ts: clockUs }));
-      return;
-    }
-    for (const b of out.bars) alerts.push(...p.engine.onBar(b));
-    for (const t of out.enriched) alerts.push(...p.engine.onTick(t));
+    p.speed.apply(record, refMap, clockUs, alerts, out);
     if (collected) {
       collected.enriched.push(...out.enriched);
       collected.bars.push(...out.bars);
