@@ -87,10 +87,12 @@ export function tableDef(table: string) {
 export async function heartbeating<T>(
   ms: number,
   work: (progress: (details: unknown) => void) => Promise<T>,
+  initial?: unknown,
 ): Promise<T> {
   const ctx = activityContext();
   if (!ctx) return work(() => undefined);
-  let latest: unknown;
+  // Until this attempt reports, it heartbeats what the previous one left: a retry that fails early must not wipe it.
+  let latest: unknown = initial;
   const beat = () => (latest === undefined ? ctx.heartbeat() : ctx.heartbeat(latest));
   beat();
   const timer = setInterval(beat, ms);
@@ -138,13 +140,20 @@ export function createLakeActivities(deps: LakeActivityDeps) {
       const def = tableDef(input.table);
       const earlier = resumeFrom<CompactionProgress>(compactionProgressSchema);
       const resume = earlier?.table === def.name && earlier.partition === input.partition ? earlier : undefined;
-      const r = await heartbeating(heartbeatMs, (progress) =>
-        compactPartition(deps, def, input.partition, {
-          targetBytes: deps.targetBytes,
-          resume,
-          onProgress: progress,
-          failpoint: deps.failpoint,
-        }),
+      // A checkpoint is carried forward until this attempt has its own, so an attempt that fails before the
+      // upload (S3 still down) leaves the next one the same checkpoint to try.
+      const carry = (p: CompactionProgress) =>
+        p.checkpoint || !resume?.checkpoint ? p : { ...p, checkpoint: resume.checkpoint };
+      const r = await heartbeating(
+        heartbeatMs,
+        (progress) =>
+          compactPartition(deps, def, input.partition, {
+            targetBytes: deps.targetBytes,
+            resume,
+            onProgress: (p) => progress(carry(p)),
+            failpoint: deps.failpoint,
+          }),
+        resume,
       );
       return {
         table: input.table,
@@ -162,13 +171,16 @@ export function createLakeActivities(deps: LakeActivityDeps) {
     async vacuumTable(input: VacuumInput): Promise<VacuumOutcome> {
       const def = tableDef(input.table);
       const resume = resumeFrom<VacuumProgress>(vacuumProgressSchema);
-      const r = await heartbeating(heartbeatMs, (progress) =>
-        vacuumTable(deps, def.name, {
-          keepLast: input.keepLast,
-          graceMs: input.graceMs,
-          resume,
-          onProgress: progress,
-        }),
+      const r = await heartbeating(
+        heartbeatMs,
+        (progress) =>
+          vacuumTable(deps, def.name, {
+            keepLast: input.keepLast,
+            graceMs: input.graceMs,
+            resume,
+            onProgress: progress,
+          }),
+        resume,
       );
       return {
         table: def.name,
