@@ -26,7 +26,7 @@ export const WORKER_FAILPOINTS = [
 ] as const;
 export type Failpoint = (typeof FAILPOINTS)[number] | (typeof WORKER_FAILPOINTS)[number];
 
-// `<point>:<n>:stall` stops there instead of dying: the process keeps running (and heartbeating) until the test, having
+// `<point>:<n>:stall` stops there instead of dying (at the worker's async failpoints): the process keeps running (and heartbeating) until the test, having
 // seen what it waits for (say, a heartbeat reaching Temporal), SIGKILLs it itself.
 const spec = process.env.TICKLAKE_FAILPOINT?.split(':');
 const armed =
@@ -46,7 +46,7 @@ function die(point: Failpoint): never {
 }
 
 export function failpoint(point: Exclude<Failpoint, 'mid-upload'>): void {
-  if (due(point) && !armed!.stall) die(point);
+  if (due(point)) die(point); // a synchronous caller cannot wait: `:stall` dies here too
 }
 
 /** As `failpoint`, or, armed with `:stall`, never resolves (the caller waits there until the process is killed). */
