@@ -213,7 +213,7 @@ export async function compactPartition(
     bytes: { done: 0, total: inputBytes },
   });
 
-  let outputs = await resumableOutputs(storage, opts.resume?.checkpoint, hash);
+  let outputs = await resumableOutputs(storage, opts.resume?.checkpoint, hash, Date.now());
   if (outputs) {
     report({ resumed: true });
   } else {
@@ -260,15 +260,25 @@ export async function compactPartition(
   });
 }
 
+/**
+ * Uploaded outputs older than this are rewritten rather than reused: they are not in any snapshot, so orphan cleanup
+ * may delete them once they are past its grace (24 h by default), possibly between this check and the commit. Far
+ * above a retry's wait (the activity's retries span about an hour), far below the grace.
+ */
+const RESUME_MAX_AGE_MS = 6 * 3_600_000;
+
 /** The checkpoint's outputs when they belong to this plan and are all still stored as recorded; else undefined. */
 async function resumableOutputs(
   storage: Storage,
   checkpoint: CompactionCheckpoint | undefined,
   plan: string,
+  nowMs: number,
 ): Promise<FileEntry[] | undefined> {
   if (!checkpoint || checkpoint.plan !== plan || checkpoint.outputs.length === 0) return undefined;
   const stored = await mapLimit(checkpoint.outputs, FETCH_CONCURRENCY, (f) => storage.head(f.path));
-  const intact = stored.every((o, i) => o?.size === checkpoint.outputs[i]!.bytes);
+  const intact = stored.every(
+    (o, i) => o?.size === checkpoint.outputs[i]!.bytes && nowMs - o.lastModified.getTime() < RESUME_MAX_AGE_MS,
+  );
   return intact ? checkpoint.outputs : undefined;
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -167,6 +167,17 @@ describe('compaction dependencies and progress', () => {
     expect(again).toMatchObject({ status: 'committed', rowsIn: 1800, rowsOut: 1500 });
     expect(again.resumed).toBeUndefined();
     expect(again.outputFiles).not.toEqual(stale.checkpoint!.outputs.map((f) => f.path));
+
+    // Outputs uploaded long ago (orphan cleanup could delete them before the commit) are rewritten, not reused.
+    const t = await tempStorage();
+    cleanups.push(t.cleanup);
+    await seed(t.storage);
+    const old = await crashAt(t.storage, 'before-commit');
+    const longAgo = new Date(Date.now() - 7 * 3_600_000);
+    for (const f of old.checkpoint!.outputs) await utimes(join(t.dir, f.path), longAgo, longAgo);
+    const rewritten = await compactPartition({ storage: t.storage, duckdb }, rawTable, P, { resume: old });
+    expect(rewritten.status).toBe('committed');
+    expect(rewritten.resumed).toBeUndefined();
   });
 
   it('a retry after a crash past the commit reports that commit, proved by the manifest, and commits nothing', async () => {
