@@ -1,8 +1,21 @@
 import { Context } from '@temporalio/activity';
 import { TickLakeError } from '../core/errors.ts';
-import { compactionCandidates, compactPartition, type CompactionCandidate } from '../lake/compaction.ts';
-import { expireSnapshots, removeOrphans } from '../lake/manifest.ts';
+import {
+  compactionCandidates,
+  compactPartition,
+  type CompactionCandidate,
+  type CompactionFailpoint,
+} from '../lake/compaction.ts';
+import {
+  compactionProgressSchema,
+  progressFrom,
+  vacuumProgressSchema,
+  type CompactionProgress,
+  type VacuumProgress,
+} from '../lake/compaction-progress.ts';
+import type { DuckDb } from '../lake/duckdb.ts';
 import type { Storage } from '../lake/storage/storage.ts';
+import { vacuumTable } from '../lake/vacuum.ts';
 import { TABLES, type TableName } from '../lake/tables.ts';
 
 /**
@@ -13,10 +26,14 @@ import { TABLES, type TableName } from '../lake/tables.ts';
  */
 export interface LakeActivityDeps {
   storage: Storage;
+  /** The DuckDB instance compactions rewrite with; its settings (threads, memory, temp dir) are the worker's. */
+  duckdb: DuckDb;
   /** Compacted files are cut at about this size. */
   targetBytes: number;
   /** How often a long activity tells Temporal it is alive (its heartbeat timeout is set by the workflow). */
   heartbeatMs?: number;
+  /** Fault tests' hook at each compaction step; unset in production. */
+  failpoint?: (point: CompactionFailpoint) => Promise<void>;
 }
 
 export interface CompactInput {
@@ -34,6 +51,8 @@ export interface CompactOutcome {
   filesOut: number;
   rowsIn: number;
   rowsOut: number;
+  /** The rewrite, or the whole compaction, was an earlier attempt's (resumed from its heartbeat). */
+  resumed?: boolean;
 }
 
 export interface VacuumInput {
@@ -48,6 +67,7 @@ export interface VacuumOutcome {
   table: string;
   expiredSnapshots: number;
   removedObjects: number;
+  resumed?: boolean;
 }
 
 export function tableDef(table: string) {
@@ -60,17 +80,36 @@ export function tableDef(table: string) {
   return def;
 }
 
-/** Heartbeats every `ms` while `work` runs, so a worker that dies is noticed within the heartbeat timeout. */
-export async function heartbeating<T>(ms: number, work: () => Promise<T>): Promise<T> {
+/**
+ * Heartbeats while `work` runs: at once, then every `ms` with the latest progress `work` reported (the SDK throttles
+ * what it sends), so a worker that dies is noticed within the heartbeat timeout and its retry reads where it was.
+ */
+export async function heartbeating<T>(
+  ms: number,
+  work: (progress: (details: unknown) => void) => Promise<T>,
+  initial?: unknown,
+): Promise<T> {
   const ctx = activityContext();
-  if (!ctx) return work();
-  ctx.heartbeat();
-  const timer = setInterval(() => ctx.heartbeat(), ms);
+  if (!ctx) return work(() => undefined);
+  // Until this attempt reports, it heartbeats what the previous one left: a retry that fails early must not wipe it.
+  let latest: unknown = initial;
+  const beat = () => (latest === undefined ? ctx.heartbeat() : ctx.heartbeat(latest));
+  beat();
+  const timer = setInterval(beat, ms);
   try {
-    return await work();
+    return await work((details) => {
+      latest = details;
+      beat();
+    });
   } finally {
     clearInterval(timer);
   }
+}
+
+/** The progress the previous attempt of this activity last heartbeated, when it is of this kind. */
+function resumeFrom<T>(schema: Parameters<typeof progressFrom<T>>[0]): T | undefined {
+  const ctx = activityContext();
+  return ctx ? progressFrom(schema, ctx.info.heartbeatDetails) : undefined;
 }
 
 export function activityContext(): Context | undefined {
@@ -99,8 +138,22 @@ export function createLakeActivities(deps: LakeActivityDeps) {
 
     async compactPartition(input: CompactInput): Promise<CompactOutcome> {
       const def = tableDef(input.table);
-      const r = await heartbeating(heartbeatMs, () =>
-        compactPartition(deps.storage, def, input.partition, { targetBytes: deps.targetBytes }),
+      const earlier = resumeFrom<CompactionProgress>(compactionProgressSchema);
+      const resume = earlier?.table === def.name && earlier.partition === input.partition ? earlier : undefined;
+      // A checkpoint is carried forward until this attempt has its own, so an attempt that fails before the
+      // upload (S3 still down) leaves the next one the same checkpoint to try.
+      const carry = (p: CompactionProgress) =>
+        p.checkpoint || !resume?.checkpoint ? p : { ...p, checkpoint: resume.checkpoint };
+      const r = await heartbeating(
+        heartbeatMs,
+        (progress) =>
+          compactPartition(deps, def, input.partition, {
+            targetBytes: deps.targetBytes,
+            resume,
+            onProgress: (p) => progress(carry(p)),
+            failpoint: deps.failpoint,
+          }),
+        resume,
       );
       return {
         table: input.table,
@@ -111,19 +164,30 @@ export function createLakeActivities(deps: LakeActivityDeps) {
         filesOut: r.outputFiles.length,
         rowsIn: r.rowsIn,
         rowsOut: r.rowsOut,
+        ...(r.resumed ? { resumed: true } : {}),
       };
     },
 
     async vacuumTable(input: VacuumInput): Promise<VacuumOutcome> {
       const def = tableDef(input.table);
-      return heartbeating(heartbeatMs, async () => {
-        const expired = await expireSnapshots(deps.storage, def.name, {
-          keepLast: input.keepLast,
-          maxAgeMs: input.graceMs,
-        });
-        const removed = await removeOrphans(deps.storage, def.name, { graceMs: input.graceMs });
-        return { table: def.name, expiredSnapshots: expired.length, removedObjects: removed.length };
-      });
+      const resume = resumeFrom<VacuumProgress>(vacuumProgressSchema);
+      const r = await heartbeating(
+        heartbeatMs,
+        (progress) =>
+          vacuumTable(deps, def.name, {
+            keepLast: input.keepLast,
+            graceMs: input.graceMs,
+            resume,
+            onProgress: progress,
+          }),
+        resume,
+      );
+      return {
+        table: def.name,
+        expiredSnapshots: r.expiredSnapshots,
+        removedObjects: r.orphans.length,
+        ...(r.resumed ? { resumed: true } : {}),
+      };
     },
   };
 }

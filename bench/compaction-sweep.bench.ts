@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLakeActivities } from '../activities/lake.ts';
 import { compactPartition } from '../lake/compaction.ts';
-import { closeDuckDb } from '../lake/duckdb.ts';
+import { DuckDb } from '../lake/duckdb.ts';
 import { partitionOf } from '../lake/layout.ts';
 import { FsStorage } from '../lake/storage/fs.ts';
 import { rawTable } from '../lake/tables.ts';
@@ -59,6 +59,7 @@ async function seed(dir: string): Promise<void> {
   }
 }
 
+const duckdb = new DuckDb();
 const root = await mkdtemp(join(tmpdir(), 'ticklake-sweep-bench-'));
 const env = await localTemporal();
 try {
@@ -78,7 +79,7 @@ try {
     const stop = await startTestWorker(
       env,
       taskQueue,
-      createLakeActivities({ storage: new FsStorage(a), targetBytes: 128 * 1024 * 1024 }),
+      createLakeActivities({ storage: new FsStorage(a), duckdb, targetBytes: 128 * 1024 * 1024 }),
     );
     let t0 = performance.now();
     const result = await env.client.workflow.execute(compactionSweepWorkflow, {
@@ -93,7 +94,12 @@ try {
     const b = join(root, `direct-${run}`);
     await cp(template, b, { recursive: true });
     t0 = performance.now();
-    const direct = await compactPartition(new FsStorage(b), rawTable, partitionOf(HOUR_START_US), {});
+    const direct = await compactPartition(
+      { storage: new FsStorage(b), duckdb },
+      rawTable,
+      partitionOf(HOUR_START_US),
+      {},
+    );
     directSecs.push((performance.now() - t0) / 1000);
     if (direct.status !== 'committed') throw new Error(`direct compaction: ${direct.status}`);
     await rm(a, { recursive: true, force: true });
@@ -112,6 +118,6 @@ try {
   );
 } finally {
   await env.teardown();
-  await closeDuckDb();
+  await duckdb.close();
   await rm(root, { recursive: true, force: true });
 }

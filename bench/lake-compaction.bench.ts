@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compactPartition, type CompactionResult, type CompactionTimings } from '../lake/compaction.ts';
-import { closeDuckDb, sqlString, withDuckDb } from '../lake/duckdb.ts';
+import { DuckDb, sqlString } from '../lake/duckdb.ts';
 import { partitionOf } from '../lake/layout.ts';
 import { loadSnapshot, snapshotFiles } from '../lake/manifest.ts';
 import { FsStorage } from '../lake/storage/fs.ts';
@@ -31,6 +31,7 @@ const [N, FILES, RUNS] = [200_000, 20, 5].map((d, i) => Number(args.filter((a) =
   number,
 ];
 const per = Math.floor(N / FILES);
+const duckdb = new DuckDb();
 const mode = flags.has('--s3') ? 's3' : flags.has('--copy') ? 'fs, inputs fetched with get()' : 'fs, read in place';
 
 /** FsStorage without its local paths, so compaction fetches inputs the way it does from S3. */
@@ -101,19 +102,21 @@ for (let run = 0; run <= RUNS; run++) {
     let result: CompactionResult | undefined;
     const compact = () =>
       timeIt(async () => {
-        result = await compactPartition(storage, rawTable, partitionOf(T0_US), { minFiles: 2 });
+        result = await compactPartition({ storage, duckdb }, rawTable, partitionOf(T0_US), { minFiles: 2 });
       });
     const out = join(dir, 'duck.parquet');
     const list = files.map(sqlString).join(', ');
     const baseline = () =>
       timeIt(() =>
-        withDuckDb((con) =>
-          con.run(
-            `COPY (SELECT * FROM read_parquet([${list}], hive_partitioning = false)
+        duckdb
+          .run((con) =>
+            con.run(
+              `COPY (SELECT * FROM read_parquet([${list}], hive_partitioning = false)
                QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq) = 1
                ORDER BY symbol, ts) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`,
-          ),
-        ).then(() => undefined),
+            ),
+          )
+          .then(() => undefined),
       );
     // Let the seeding's garbage collection finish, and alternate which goes first: on 2 shared cores either
     // would otherwise pay for the other's leftovers.
@@ -134,7 +137,7 @@ for (let run = 0; run <= RUNS; run++) {
       phases.push(result.timings!);
       const snap = (await loadSnapshot(storage, 'raw'))!;
       oursOut = { rows: result.rowsOut, bytes: snap.days![0]!.bytes };
-      const n = await withDuckDb(async (con) =>
+      const n = await duckdb.run(async (con) =>
         Number((await con.runAndReadAll(`SELECT count(*) FROM ${sqlString(out)}`)).getRows()[0]![0]),
       );
       duckOut = { rows: n, bytes: statSync(out).size };
@@ -165,4 +168,4 @@ const keys = Object.keys(phases[0] ?? {}) as (keyof CompactionTimings)[];
 console.log(
   `compactPartition phases (median ms): ${keys.map((k) => `${k} ${median(phases.map((p) => p[k])).toFixed(1)}`).join(', ')}`,
 );
-await closeDuckDb();
+await duckdb.close();

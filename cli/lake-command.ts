@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { compactTable } from '../lake/compaction.ts';
-import { closeDuckDb, configureDuckDb } from '../lake/duckdb.ts';
-import { expireSnapshots, removeOrphans } from '../lake/manifest.ts';
 import { changesSince } from '../lake/changes.ts';
+import { vacuumTable } from '../lake/vacuum.ts';
 import { lakeCat, lakeLs, lakeStats } from '../lake/reader.ts';
 import { TABLES } from '../lake/tables.ts';
-import { lakeStorage } from '../infra/clients.ts';
+import { compactionDuckDb, lakeStorage } from '../infra/clients.ts';
 import { configFrom, tableName } from './shared.ts';
 import { TickLakeError } from '../core/errors.ts';
+import type { TableCompactionProgress } from '../lake/compaction-progress.ts';
 
 function parseTime(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -15,6 +15,19 @@ function parseTime(v: string | undefined): number | undefined {
   const ms = Date.parse(v);
   if (Number.isNaN(ms)) throw new TickLakeError('CONFIG_INVALID', `not a time: ${v} (µs since epoch or ISO-8601)`);
   return ms * 1000;
+}
+
+/** One stderr line per partition started and per stage change, when stderr is a terminal (scripts read stdout). */
+let lastStage = '';
+function progressLine(p: TableCompactionProgress): void {
+  if (!process.stderr.isTTY || !p.current) return;
+  const key = `${p.current.partition} ${p.current.stage}`;
+  if (key === lastStage) return;
+  lastStage = key;
+  const c = p.current;
+  process.stderr.write(
+    `[${p.partitions.done + 1}/${p.partitions.total}] ${c.partition} ${c.stage}: ${c.files.total} files, ${c.rows.total} rows\n`,
+  );
 }
 
 interface CatFlags {
@@ -58,15 +71,16 @@ export function registerLakeCommand(program: Command): void {
     .option('--before <time>', 'only partitions that ended before this (default: an hour ago)')
     .action(async (table: string, o: { targetMb?: string; before?: string }, cmd: Command) => {
       const config = configFrom(cmd);
-      await configureDuckDb({
-        threads: config.compaction.duckdbThreads,
-        memoryLimit: config.compaction.duckdbMemoryLimit,
-      });
-      const results = await compactTable(lakeStorage(config), TABLES[tableName(table)], {
+      const storage = lakeStorage(config);
+      const duckdb = compactionDuckDb(config);
+      const results = await compactTable({ storage, duckdb }, TABLES[tableName(table)], {
         targetBytes: Number(o.targetMb ?? config.compaction.targetMb) * 1024 * 1024,
         beforeUs: parseTime(o.before) ?? (Date.now() - 3600_000) * 1000,
+        onTableProgress: progressLine,
+      }).finally(async () => {
+        storage.client.destroy();
+        await duckdb.close();
       });
-      await closeDuckDb();
       for (const r of results) {
         process.stdout.write(
           `${r.partition}	${r.status}	${r.inputFiles.length} -> ${r.outputFiles.length} files	${r.rowsIn} -> ${r.rowsOut} rows\n`,
@@ -82,16 +96,15 @@ export function registerLakeCommand(program: Command): void {
     .option('--dry-run', 'list orphans without deleting them')
     .action(async (table: string, o: { keepLast: string; graceHours: string; dryRun?: boolean }, cmd: Command) => {
       const storage = lakeStorage(configFrom(cmd));
-      const name = tableName(table);
-      const graceMs = Number(o.graceHours) * 3600_000;
-      const expired = o.dryRun
-        ? []
-        : await expireSnapshots(storage, name, { keepLast: Number(o.keepLast), maxAgeMs: graceMs });
-      const orphans = await removeOrphans(storage, name, { graceMs, dryRun: o.dryRun });
+      const r = await vacuumTable({ storage }, tableName(table), {
+        keepLast: Number(o.keepLast),
+        graceMs: Number(o.graceHours) * 3600_000,
+        dryRun: o.dryRun,
+      }).finally(() => storage.client.destroy());
       process.stdout.write(
-        `expired ${expired.length} snapshots; ${o.dryRun ? 'would delete' : 'deleted'} ${orphans.length} orphans\n`,
+        `expired ${r.expiredSnapshots} snapshots; ${o.dryRun ? 'would delete' : 'deleted'} ${r.orphans.length} orphans\n`,
       );
-      for (const k of orphans) process.stdout.write(`  ${k}\n`);
+      for (const k of r.orphans) process.stdout.write(`  ${k}\n`);
     });
   lake
     .command('cat <table>')

@@ -180,6 +180,8 @@ export const configSchema = z.object({
       duckdbThreads: z.coerce.number().int().min(1).max(256).default(2),
       /** DuckDB spills sorts beyond this to a private temp dir; DuckDB size syntax. */
       duckdbMemoryLimit: z.string().regex(MEMORY_SIZE, "a size like '1GB' or '512MiB'").default('1GB'),
+      /** Where DuckDB spills and compaction stages its inputs (default: the OS temp directory). */
+      duckdbTempDir: z.string().min(1).optional(),
     })
     .prefault({}),
   bigquery: z

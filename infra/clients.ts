@@ -5,6 +5,7 @@ import { OAuth2Client } from 'google-auth-library';
 import { Kafka, logLevel, type logCreator } from 'kafkajs';
 import type { Config } from '../core/config.ts';
 import { createLogger, type LogLevel } from './logger.ts';
+import { DuckDb } from '../lake/duckdb.ts';
 import { S3Storage, s3ClientFromConfig } from '../lake/storage/s3.ts';
 import type { Storage } from '../lake/storage/storage.ts';
 import type { WarehouseDeps } from '../warehouse/warehouse.ts';
@@ -49,6 +50,15 @@ export function lakeStorage(config: Config): S3Storage {
   return new S3Storage(config.s3, {
     prefix: config.s3.lakePrefix,
     atomicPutIfAbsent: config.s3.atomicConditionalWrites,
+  });
+}
+
+/** The DuckDB compaction rewrites with, as `compaction.*` configures it; the caller closes it. */
+export function compactionDuckDb(config: Config): DuckDb {
+  return new DuckDb({
+    threads: config.compaction.duckdbThreads,
+    memoryLimit: config.compaction.duckdbMemoryLimit,
+    tempDir: config.compaction.duckdbTempDir,
   });
 }
 

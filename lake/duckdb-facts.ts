@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { stat } from 'node:fs/promises';
 import { TickLakeError } from '../core/errors.ts';
-import { sqlIdent as ident, sqlString as str, withDuckDb } from './duckdb.ts';
+import { sqlIdent as ident, sqlString as str, type DuckDb } from './duckdb.ts';
 import type { RangeStats } from './parquet.ts';
 import type { TableDef } from './tables.ts';
 import { MAX_SYMBOLS_LISTED } from './writer.ts';
@@ -53,7 +53,12 @@ const listed = (symbols: Iterable<string>): string[] | null => {
  * UTF-16 code units, which differ only around characters outside the BMP. A file with such a symbol, or
  * without statistics, is scanned instead: per (row group, symbol) counts and time ranges, compared in JS.
  */
-export async function parquetFileFacts(con: DuckDBConnection, def: TableDef, file: string): Promise<FileFacts> {
+export async function parquetFileFacts(
+  duckdb: DuckDb,
+  con: DuckDBConnection,
+  def: TableDef,
+  file: string,
+): Promise<FileFacts> {
   const f = str(file);
   const [ts, sym] = [str(def.timeColumn), str(def.symbolColumn)];
   const asUs = (v: string) => `CASE WHEN path_in_schema = ${ts} THEN epoch_us(TRY_CAST(${v} AS TIMESTAMPTZ)) END`;
@@ -66,9 +71,13 @@ export async function parquetFileFacts(con: DuckDBConnection, def: TableDef, fil
          FROM parquet_metadata(${f}) WHERE path_in_schema IN (${ts}, ${sym})`,
       )
       .then((r) => r.getRows()),
-    withDuckDb((c) =>
-      c.runAndReadAll(`SELECT DISTINCT ${ident(def.symbolColumn)} FROM read_parquet(${f}, hive_partitioning = false)`),
-    ).then((r) => r.getRows().map((row) => String(row[0]))),
+    duckdb
+      .run((c) =>
+        c.runAndReadAll(
+          `SELECT DISTINCT ${ident(def.symbolColumn)} FROM read_parquet(${f}, hive_partitioning = false)`,
+        ),
+      )
+      .then((r) => r.getRows().map((row) => String(row[0]))),
   ]);
   const groups: (number | string | null)[][] = [];
   for (const [g, n, path, lo, hi, min, max] of footer) {

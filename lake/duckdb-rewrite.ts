@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { TickLakeError } from '../core/errors.ts';
 import type { ColumnDef, TableDef } from './tables.ts';
 import type { ColumnKind } from './columns.ts';
-import { memoryLimitBytes, sqlIdent as ident, sqlString as str, withDuckDb } from './duckdb.ts';
+import { sqlIdent as ident, sqlString as str, type DuckDb } from './duckdb.ts';
 import { sortColumns } from './order.ts';
 import { parquetFileFacts, type FileFacts } from './duckdb-facts.ts';
 
@@ -181,6 +181,7 @@ async function scalar(con: DuckDBConnection, sql: string): Promise<number> {
  * decisions). Several files go through a temp table of the sorted rows, cut by row ranges.
  */
 export async function rewritePartition(
+  duckdb: DuckDb,
   def: TableDef,
   inputs: readonly string[],
   opts: RewriteOptions,
@@ -197,10 +198,10 @@ export async function rewritePartition(
       opts.onTiming?.(step, performance.now() - t0);
     }
   };
-  return withDuckDb(async (con) => {
+  return duckdb.run(async (con) => {
     const write = (select: string, file: string) => timed('write', () => copyTo(con, select, file, options));
-    const factsOf = (file: string) => timed('facts', () => parquetFileFacts(con, def, file));
-    const strategy = opts.dedupe ?? dedupeStrategyFor(opts.inputRows, memoryLimitBytes());
+    const factsOf = (file: string) => timed('facts', () => parquetFileFacts(duckdb, con, def, file));
+    const strategy = opts.dedupe ?? dedupeStrategyFor(opts.inputRows, duckdb.memoryLimitBytes);
     const query = await timed('write', async () =>
       rewriteQuery(def, source, await inputColumns(con, source), strategy),
     );

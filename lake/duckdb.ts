@@ -8,22 +8,26 @@ import { MEMORY_SIZE } from '../core/config.ts';
 import { TickLakeError } from '../core/errors.ts';
 
 /**
- * The one embedded DuckDB of the process, opened on first use, for the lake work that a vectorized engine
- * does far faster than JS (the compaction rewrite, docs/DECISIONS.md §15). Settings are process-wide:
+ * An embedded DuckDB, opened on first use, for the lake work that a vectorized engine does far faster than JS (the
+ * compaction rewrite, docs/DECISIONS.md §15). Its settings belong to the handle, not to the process: whoever
+ * composes the program (the CLI, the Temporal worker, a bench, a test) creates one and passes it to compaction, so
+ * two differently configured compactions can run side by side (docs/DECISIONS.md §22).
  *
  * - `threads` (default: min(2, cores)) bounds the CPU it takes from everything else in the process;
- * - `memoryLimit` (default 1GB): sorts and joins over more than that spill to a private temp directory
- *   (DuckDB's default would be 80% of RAM, and `.tmp` in the working directory);
- * - extensions are never installed or auto-loaded: only the built-in Parquet reader/writer is used, so
- *   nothing is downloaded at run time.
+ * - `memoryLimit` (default 1GB): sorts and joins over more than that spill to a private directory under `tempDir`
+ *   (default: the OS temp directory; DuckDB's own defaults would be 80% of RAM, and `.tmp` in the working directory);
+ * - extensions are never installed or auto-loaded: only the built-in Parquet reader/writer is used, so nothing is
+ *   downloaded at run time.
  *
- * Every job gets its own connection (temp tables are per connection); `closeDuckDb` waits for running jobs,
- * closes the instance and removes the spill directory. The process may also exit without it.
+ * Every job gets its own connection (temp tables are per connection); `close` waits for running jobs, closes the
+ * instance and removes the spill directory. The process may also exit without it.
  */
 export interface DuckDbSettings {
   threads?: number;
   /** DuckDB size syntax: '1GB', '512MB', '2GiB'. */
   memoryLimit?: string;
+  /** Parent of the private spill directory. */
+  tempDir?: string;
 }
 
 interface Engine {
@@ -32,16 +36,9 @@ interface Engine {
   removeOnExit: () => void;
 }
 
-let settings: Required<DuckDbSettings> = {
-  threads: Math.max(1, Math.min(2, availableParallelism())),
-  memoryLimit: '1GB',
-};
-let engine: Promise<Engine> | null = null;
-const running = new Set<Promise<unknown>>();
-
 function checked(next: DuckDbSettings): Required<DuckDbSettings> {
-  const threads = next.threads ?? settings.threads;
-  const memoryLimit = next.memoryLimit ?? settings.memoryLimit;
+  const threads = next.threads ?? Math.max(1, Math.min(2, availableParallelism()));
+  const memoryLimit = next.memoryLimit ?? '1GB';
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw new TickLakeError('INPUT_INVALID', `duckdb threads must be an integer in [1, 256], got ${threads}`);
   }
@@ -51,21 +48,7 @@ function checked(next: DuckDbSettings): Required<DuckDbSettings> {
       `duckdb memory limit must look like '1GB' or '512MiB', got ${memoryLimit}`,
     );
   }
-  return { threads, memoryLimit };
-}
-
-/** Changes the settings; applied at once when the instance is already open. */
-export async function configureDuckDb(next: DuckDbSettings): Promise<void> {
-  settings = checked(next);
-  if (engine) {
-    await withDuckDb((con) =>
-      con.run(`SET threads = ${settings.threads}; SET memory_limit = ${sqlString(settings.memoryLimit)}`),
-    );
-  }
-}
-
-export function duckDbSettings(): Readonly<Required<DuckDbSettings>> {
-  return settings;
+  return { threads, memoryLimit, tempDir: next.tempDir ?? tmpdir() };
 }
 
 const UNITS: Record<string, number> = {
@@ -80,61 +63,91 @@ const UNITS: Record<string, number> = {
   tib: 2 ** 40,
 };
 
-/** The memory limit in bytes (DuckDB reads KB/MB/GB as powers of 1000, KiB/MiB/GiB as powers of 1024). */
-export function memoryLimitBytes(): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(settings.memoryLimit)!;
-  return Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
+/** A memory size in bytes (DuckDB reads KB/MB/GB as powers of 1000, KiB/MiB/GiB as powers of 1024). */
+export function memorySizeBytes(size: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(size);
+  const unit = m && UNITS[m[2]!.toLowerCase()];
+  if (!unit) throw new TickLakeError('INPUT_INVALID', `not a memory size: ${size}`);
+  return Number(m[1]) * unit;
 }
 
-async function open(): Promise<Engine> {
-  // DuckDB creates the directory only when it spills; it is removed on close and at process exit.
-  const spillDir = join(tmpdir(), `ticklake-duckdb-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const db = await DuckDBInstance.create(':memory:', {
-    threads: String(settings.threads),
-    memory_limit: settings.memoryLimit,
-    temp_directory: spillDir,
-    autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'false',
-  });
-  const removeOnExit = () => rmSync(spillDir, { recursive: true, force: true });
-  process.once('exit', removeOnExit);
-  return { db, spillDir, removeOnExit };
-}
+export class DuckDb {
+  readonly settings: Readonly<Required<DuckDbSettings>>;
+  /** The memory limit in bytes. */
+  readonly memoryLimitBytes: number;
+  private engine: Promise<Engine> | null = null;
+  private readonly running = new Set<Promise<unknown>>();
 
-/** Runs `fn` on a fresh connection of the process's instance, closing the connection afterwards. */
-export function withDuckDb<T>(fn: (con: DuckDBConnection) => Promise<T>): Promise<T> {
-  if (!engine) {
-    const opening = open();
-    engine = opening;
-    opening.catch(() => {
-      if (engine === opening) engine = null;
-    });
+  /** Validates the settings (INPUT_INVALID); opens nothing until the first job. */
+  constructor(settings: DuckDbSettings = {}) {
+    this.settings = Object.freeze(checked(settings));
+    this.memoryLimitBytes = memorySizeBytes(this.settings.memoryLimit);
   }
-  const current = engine;
-  const job = (async () => {
-    const con = await (await current).db.connect();
-    try {
-      return await fn(con);
-    } finally {
-      con.closeSync();
+
+  private async open(): Promise<Engine> {
+    // DuckDB creates the directory only when it spills; it is removed on close and at process exit.
+    const spillDir = join(this.settings.tempDir, `ticklake-duckdb-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const db = await DuckDBInstance.create(':memory:', {
+      threads: String(this.settings.threads),
+      memory_limit: this.settings.memoryLimit,
+      temp_directory: spillDir,
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    });
+    const removeOnExit = () => rmSync(spillDir, { recursive: true, force: true });
+    process.once('exit', removeOnExit);
+    return { db, spillDir, removeOnExit };
+  }
+
+  /** Runs `fn` on a fresh connection of this instance, closing the connection afterwards. */
+  run<T>(fn: (con: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (!this.engine) {
+      const opening = this.open();
+      this.engine = opening;
+      opening.catch(() => {
+        if (this.engine === opening) this.engine = null;
+      });
     }
-  })();
-  running.add(job);
-  void job.finally(() => running.delete(job)).catch(() => undefined);
-  return job;
+    const current = this.engine;
+    const job = (async () => {
+      const con = await (await current).db.connect();
+      try {
+        return await fn(con);
+      } finally {
+        con.closeSync();
+      }
+    })();
+    this.running.add(job);
+    void job.finally(() => this.running.delete(job)).catch(() => undefined);
+    return job;
+  }
+
+  /** Waits for running jobs, then closes the instance; the next `run` opens a new one with the same settings. */
+  async close(): Promise<void> {
+    const current = this.engine;
+    if (!current) return;
+    this.engine = null;
+    await Promise.allSettled([...this.running]);
+    const e = await current.catch(() => null);
+    if (!e) return;
+    e.db.closeSync();
+    process.removeListener('exit', e.removeOnExit);
+    await rm(e.spillDir, { recursive: true, force: true });
+  }
 }
 
-/** Waits for running jobs, then closes the instance; the next `withDuckDb` opens a new one. */
-export async function closeDuckDb(): Promise<void> {
-  const current = engine;
-  if (!current) return;
-  engine = null;
-  await Promise.allSettled([...running]);
-  const e = await current.catch(() => null);
-  if (!e) return;
-  e.db.closeSync();
-  process.removeListener('exit', e.removeOnExit);
-  await rm(e.spillDir, { recursive: true, force: true });
+/**
+ * The default-settings instance the warehouse's file-schema check reads footers with (no sort, nothing to tune).
+ * Lake maintenance never uses it: compaction takes its DuckDb as a dependency.
+ */
+const shared = new DuckDb();
+
+export function withDuckDb<T>(fn: (con: DuckDBConnection) => Promise<T>): Promise<T> {
+  return shared.run(fn);
+}
+
+export function closeDuckDb(): Promise<void> {
+  return shared.close();
 }
 
 /** A SQL string literal. */

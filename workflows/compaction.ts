@@ -1,4 +1,5 @@
 import {
+  type ActivityOptions,
   ActivityFailure,
   ApplicationFailure,
   continueAsNew,
@@ -26,11 +27,35 @@ const { findCompactionCandidates } = proxyActivities<LakeActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8 },
 });
-const { compactPartition } = proxyActivities<LakeActivities>({
+// The heartbeat carries the compaction's progress: a retry after a lost worker resumes from it (activities/lake.ts).
+const compactOptions = (t: CompactTuning = {}): ActivityOptions => ({
   startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 20 },
+  heartbeatTimeout: t.heartbeatTimeoutMs ?? '1 minute',
+  retry: {
+    initialInterval: t.retryInitialMs ?? '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: t.retryMaximumMs ?? '5 minutes',
+    maximumAttempts: 20,
+  },
 });
+
+/**
+ * Shorter waits for the compaction activity than the defaults, for fault tests that stop S3 or kill a worker and
+ * must see the retry within seconds. Production leaves it unset (the schedules pass none).
+ */
+export interface CompactTuning {
+  /** Default 1 minute: how soon a dead worker's compaction is retried elsewhere. */
+  heartbeatTimeoutMs?: number;
+  /** Default 5 s. */
+  retryInitialMs?: number;
+  /** Default 5 minutes. */
+  retryMaximumMs?: number;
+}
+
+/** A partition's compaction workflow input: the activity's, and the tuning its activity runs with. */
+export interface CompactPartitionInput extends CompactInput {
+  tuning?: CompactTuning;
+}
 
 export interface CompactionSweepInput {
   /** Default: every lake table. */
@@ -45,6 +70,8 @@ export interface CompactionSweepInput {
   maxPerRun?: number;
   /** Carried across continue-as-new: partitions that failed in this sweep, not retried by it. */
   failed?: string[];
+  /** Passed to every partition's workflow. */
+  tuning?: CompactTuning;
 }
 
 export interface CompactionSweepResult {
@@ -83,7 +110,7 @@ export async function compactionSweepWorkflow(input: CompactionSweepInput = {}):
   const lane = async () => {
     while (next < batch.length) {
       const item = batch[next++]!;
-      const outcome = await runChild(item);
+      const outcome = await runChild(item, input.tuning);
       if (outcome === 'running') result.skippedRunning++;
       else if (outcome === 'failed') result.failed.push(`${item.table}/${item.partition}`);
       else if (outcome.status === 'committed') result.compacted++;
@@ -98,11 +125,14 @@ export async function compactionSweepWorkflow(input: CompactionSweepInput = {}):
 }
 
 /** One partition's compaction as a child workflow named after it; also the backfill's. */
-export async function runChild(item: CompactInput): Promise<CompactOutcome | 'running' | 'failed'> {
+export async function runChild(
+  item: CompactInput,
+  tuning?: CompactTuning,
+): Promise<CompactOutcome | 'running' | 'failed'> {
   try {
     const child = await startChild(compactPartitionWorkflow, {
       workflowId: WORKFLOW_IDS.compactPartition(item.table, item.partition),
-      args: [item],
+      args: [tuning ? { ...item, tuning } : item],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       typedSearchAttributes: partitionAttributes(item),
     });
@@ -124,12 +154,14 @@ function partitionAttributes(item: CompactInput) {
 }
 
 /** One partition: the compaction activity, and its outcome as a search attribute for the Temporal UI. */
-export async function compactPartitionWorkflow(input: CompactInput): Promise<CompactOutcome> {
+export async function compactPartitionWorkflow(input: CompactPartitionInput): Promise<CompactOutcome> {
+  const { tuning, ...item } = input;
   if (!workflowInfo().typedSearchAttributes.get(SEARCH_ATTRIBUTES.table)) {
-    upsertSearchAttributes(partitionAttributes(input));
+    upsertSearchAttributes(partitionAttributes(item));
   }
+  const { compactPartition } = proxyActivities<LakeActivities>(compactOptions(tuning));
   try {
-    const outcome = await compactPartition(input);
+    const outcome = await compactPartition(item);
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.outcome, value: outcome.status }]);
     return outcome;
   } catch (err) {

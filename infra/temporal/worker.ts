@@ -2,8 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.ts';
 import type { Config } from '../../core/config.ts';
-import { closeDuckDb, configureDuckDb } from '../../lake/duckdb.ts';
-import { failpoint } from '../../streaming/sink/failpoints.ts';
+import { closeDuckDb } from '../../lake/duckdb.ts';
+import { failpoint, failpointOrStall } from '../../streaming/sink/failpoints.ts';
+import { compactionDuckDb } from '../clients.ts';
 import { bigqueryClient, kafkaClient, lakeStorage, s3Client, warehouseDeps } from '../clients.ts';
 import { withTemporalFailures } from './failures.ts';
 import { ensureSearchAttributes } from './search-attributes.ts';
@@ -30,7 +31,7 @@ export async function createWorker(config: Config): Promise<{ worker: Worker; cl
   await ensureSearchAttributes(connection, config.temporal.namespace);
   const s3 = s3Client(config);
   const storage = lakeStorage(config);
-  await configureDuckDb({ threads: config.compaction.duckdbThreads, memoryLimit: config.compaction.duckdbMemoryLimit });
+  const duckdb = compactionDuckDb(config);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -41,8 +42,14 @@ export async function createWorker(config: Config): Promise<{ worker: Worker; cl
         kafka: kafkaClient(config, 'ticklake-worker'),
         s3,
         bigquery: bigqueryClient(config),
-        lake: { storage, targetBytes: config.compaction.targetMb * 1024 * 1024 },
-        // Unarmed (no TICKLAKE_FAILPOINT) these are a counter and a comparison; fault tests SIGKILL the worker there.
+        // Unarmed (no TICKLAKE_FAILPOINT) the failpoints are a counter and a comparison; fault tests SIGKILL the
+        // worker there (or stall it, to kill it themselves once its heartbeat has reached Temporal).
+        lake: {
+          storage,
+          duckdb,
+          targetBytes: config.compaction.targetMb * 1024 * 1024,
+          failpoint: (point) => failpointOrStall(`compact-${point}`),
+        },
         warehouse: { ...warehouseDeps(config, storage), failpoint: (point) => failpoint(`load-${point}`) },
       }),
     ),
@@ -52,6 +59,7 @@ export async function createWorker(config: Config): Promise<{ worker: Worker; cl
     close: async () => {
       s3.destroy();
       storage.client.destroy();
+      await duckdb.close();
       await closeDuckDb();
       await connection.close();
     },

@@ -41,6 +41,8 @@ export interface OrphanOptions {
   graceMs?: number;
   now?: number;
   dryRun?: boolean;
+  /** Told how many orphans were found, then each time one is deleted (a dry run: listed). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /**
@@ -63,12 +65,16 @@ export async function removeOrphans(storage: Storage, table: string, opts: Orpha
     }
   }
   const keepPrefixes = [snapshotsPrefix(table), paxosPrefix(table)];
+  const orphans = objects.filter(
+    (o) =>
+      !keepPrefixes.some((p) => o.key.startsWith(p)) && !referenced.has(o.key) && o.lastModified.getTime() < cutoff,
+  );
+  opts.onProgress?.(0, orphans.length);
   const deleted: string[] = [];
-  for (const o of objects) {
-    if (keepPrefixes.some((p) => o.key.startsWith(p)) || referenced.has(o.key)) continue;
-    if (o.lastModified.getTime() >= cutoff) continue;
+  for (const o of orphans) {
     if (!opts.dryRun) await storage.delete(o.key);
     deleted.push(o.key);
+    opts.onProgress?.(deleted.length, orphans.length);
   }
   return deleted;
 }

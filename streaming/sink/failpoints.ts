@@ -12,16 +12,26 @@ export const FAILPOINTS = [
   'after-offset-commit',
 ] as const;
 /**
- * The Temporal worker's: the steps of a warehouse load (warehouse/warehouse.ts LOAD_FAILPOINTS, prefixed `load-`;
- * infra/temporal/worker.ts arms them, and the compiler keeps the two lists equal).
+ * The Temporal worker's: the steps of a warehouse load (warehouse/warehouse.ts LOAD_FAILPOINTS, prefixed `load-`) and
+ * of a compaction (lake/compaction.ts COMPACTION_FAILPOINTS, prefixed `compact-`); infra/temporal/worker.ts arms
+ * them, and the compiler keeps the lists equal.
  */
-export const WORKER_FAILPOINTS = ['load-before-stage', 'load-after-replace', 'load-after-ledger'] as const;
+export const WORKER_FAILPOINTS = [
+  'load-before-stage',
+  'load-after-replace',
+  'load-after-ledger',
+  'compact-after-fetch',
+  'compact-before-commit',
+  'compact-after-commit',
+] as const;
 export type Failpoint = (typeof FAILPOINTS)[number] | (typeof WORKER_FAILPOINTS)[number];
 
+// `<point>:<n>:stall` stops there instead of dying (at the worker's async failpoints): the process keeps running (and heartbeating) until the test, having
+// seen what it waits for (say, a heartbeat reaching Temporal), SIGKILLs it itself.
 const spec = process.env.TICKLAKE_FAILPOINT?.split(':');
 const armed =
   spec && ([...FAILPOINTS, ...WORKER_FAILPOINTS] as readonly string[]).includes(spec[0]!)
-    ? { point: spec[0], at: Number(spec[1] ?? 1) }
+    ? { point: spec[0], at: Number(spec[1] ?? 1), stall: spec[2] === 'stall' }
     : undefined;
 let hits = 0;
 
@@ -36,7 +46,15 @@ function die(point: Failpoint): never {
 }
 
 export function failpoint(point: Exclude<Failpoint, 'mid-upload'>): void {
-  if (due(point)) die(point);
+  if (due(point)) die(point); // a synchronous caller cannot wait: `:stall` dies here too
+}
+
+/** As `failpoint`, or, armed with `:stall`, never resolves (the caller waits there until the process is killed). */
+export async function failpointOrStall(point: Exclude<Failpoint, 'mid-upload'>): Promise<void> {
+  if (!due(point)) return;
+  if (!armed!.stall) die(point);
+  process.stderr.write(`failpoint ${point}#${hits}: stalled\n`);
+  await new Promise<never>(() => undefined);
 }
 
 /**

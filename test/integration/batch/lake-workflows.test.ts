@@ -3,6 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDb } from '../../../lake/duckdb.ts';
 import { createLakeActivities } from '../../../activities/lake.ts';
 import { applySchedules, listSchedules, pauseSchedule, triggerSchedule } from '../../../infra/temporal/schedules.ts';
 import { partitionOf, type SourceRange } from '../../../lake/layout.ts';
@@ -26,6 +27,7 @@ const range = (start: number, end: number): SourceRange => ({
 
 let env: TestWorkflowEnvironment;
 let storage: Storage;
+const duckdb = new DuckDb({ threads: 1 });
 let cleanup: () => Promise<void>;
 let stopWorker: () => Promise<void>;
 const taskQueue = `lake-test-${randomUUID()}`;
@@ -54,11 +56,12 @@ beforeAll(async () => {
   stopWorker = await startTestWorker(
     env,
     taskQueue,
-    createLakeActivities({ storage, targetBytes: 8 * 1024 * 1024, heartbeatMs: 500 }),
+    createLakeActivities({ storage, duckdb, targetBytes: 8 * 1024 * 1024, heartbeatMs: 500 }),
   );
 });
 
 afterAll(async () => {
+  await duckdb.close();
   await stopWorker?.();
   await env?.teardown();
   await cleanup?.();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLakeActivities, type CompactInput } from '../../../activities/lake.ts';
 import { withTemporalFailures } from '../../../infra/temporal/failures.ts';
 import { applySchedules, pauseSchedule, triggerSchedule } from '../../../infra/temporal/schedules.ts';
-import { closeDuckDb } from '../../../lake/duckdb.ts';
+import { closeDuckDb, DuckDb } from '../../../lake/duckdb.ts';
 import { partitionOf } from '../../../lake/layout.ts';
 import { loadSnapshot, snapshotFiles } from '../../../lake/manifest.ts';
 import type { Storage } from '../../../lake/storage/storage.ts';
@@ -29,6 +29,7 @@ let connection: Connection;
 let client: Client;
 let workerConnection: NativeConnection;
 let storage: Storage;
+const duckdb = new DuckDb({ threads: 1 });
 let cleanup: () => Promise<void>;
 let stopWorker: (() => Promise<void>) | undefined;
 const taskQueue = `restart-${randomUUID()}`;
@@ -62,7 +63,7 @@ beforeAll(async () => {
     const range = { topic: 'ticks.raw', partition: 0, startOffset: String(i * 200), endOffset: String(i * 200 + 199) };
     await lake.commit(rawTable, await lake.writeFile(rawTable, ticks, range));
   }
-  const lakeActivities = createLakeActivities({ storage, targetBytes: 8 * 1024 * 1024, heartbeatMs: 500 });
+  const lakeActivities = createLakeActivities({ storage, duckdb, targetBytes: 8 * 1024 * 1024, heartbeatMs: 500 });
   const worker = await Worker.create({
     connection: workerConnection,
     taskQueue,
@@ -84,6 +85,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await duckdb.close();
   openGate();
   await stopWorker?.();
   await workerConnection?.close();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLakeActivities } from '../../../activities/lake.ts';
 import { createWarehouseActivities } from '../../../activities/warehouse.ts';
 import { bigqueryClient } from '../../../infra/clients.ts';
-import { closeDuckDb } from '../../../lake/duckdb.ts';
+import { closeDuckDb, DuckDb } from '../../../lake/duckdb.ts';
 import type { SourceRange } from '../../../lake/layout.ts';
 import type { Storage } from '../../../lake/storage/storage.ts';
 import { rawTable } from '../../../lake/tables.ts';
@@ -25,6 +25,7 @@ const DAY2 = '2026-11-21';
 const BAD_DAY = '2026-11-22';
 const dayUs = (day: string) => Date.parse(`${day}T00:00:00Z`) * 1000;
 const config = testStackConfig();
+const duckdb = new DuckDb({ threads: 1 });
 const bq = bigqueryClient(config);
 const dataset = uniqueDataset('it_whwf');
 
@@ -70,7 +71,7 @@ beforeAll(async () => {
   wh = new Warehouse(deps);
   await wh.apply();
   stopWorker = await startTestWorker(env, taskQueue, {
-    ...createLakeActivities({ storage, targetBytes: 8 * 1024 * 1024, heartbeatMs: 500 }),
+    ...createLakeActivities({ storage, duckdb, targetBytes: 8 * 1024 * 1024, heartbeatMs: 500 }),
     ...createWarehouseActivities(deps),
   });
 });
@@ -83,6 +84,7 @@ afterAll(async () => {
     .dataset(dataset)
     .delete({ force: true })
     .catch(() => undefined);
+  await duckdb.close();
   await closeDuckDb();
 });
 

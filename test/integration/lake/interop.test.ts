@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Bar } from '../../../core/schemas/bar.ts';
 import { bigqueryClient } from '../../../infra/clients.ts';
 import { compactPartition } from '../../../lake/compaction.ts';
-import { closeDuckDb } from '../../../lake/duckdb.ts';
+import { DuckDb } from '../../../lake/duckdb.ts';
 import { partitionOf } from '../../../lake/layout.ts';
 import { loadSnapshot, snapshotFiles } from '../../../lake/manifest.ts';
 import { FsStorage } from '../../../lake/storage/fs.ts';
@@ -40,6 +40,7 @@ import { readWithPyarrow, expectPyarrowReads, DUCKDB_TYPES, summarySql } from '.
  */
 // ---- the files -------------------------------------------------------------------------------------------
 
+const duckdb = new DuckDb({ threads: 1 });
 const files: LakeFile[] = [];
 let python = '';
 let dir = '';
@@ -80,7 +81,10 @@ async function compactedFile<Row>(def: TableDef<Row>, inputs: readonly Row[][]):
     await lake.commit(def, await lake.writeFile(def, rows, source));
   }
   const partition = partitionOf(T0);
-  const res = await compactPartition(storage, def as TableDef, partition, { rowGroupRows: 2048, workDir: dir });
+  const res = await compactPartition({ storage, duckdb }, def as TableDef, partition, {
+    rowGroupRows: 2048,
+    workDir: dir,
+  });
   expect(res).toMatchObject({ status: 'committed', rowsIn: inputs.flat().length });
   expect(res.outputFiles).toHaveLength(1);
   const entry = (await snapshotFiles(storage, (await loadSnapshot(storage, def.name))!)).find(
@@ -111,7 +115,7 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
-  await closeDuckDb();
+  await duckdb.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

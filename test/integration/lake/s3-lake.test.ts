@@ -2,6 +2,7 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compactPartition } from '../../../lake/compaction.ts';
+import { DuckDb } from '../../../lake/duckdb.ts';
 import { partitionOf, type SourceRange } from '../../../lake/layout.ts';
 import {
   committedOffsets,
@@ -23,6 +24,7 @@ import { testStackConfig } from '../../support/stack.ts';
 import { T0, expectPartialReads, makeTicks } from '../../unit/lake/fixtures.ts';
 
 const config = testStackConfig();
+const duckdb = new DuckDb({ threads: 1 });
 const prefix = `it-lake-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}/`;
 const storage = new S3Storage(config.s3, {
   prefix,
@@ -38,6 +40,7 @@ const range = (partition: number, start: number, end: number): SourceRange => ({
 });
 
 afterAll(async () => {
+  await duckdb.close();
   for (const o of await storage.list('')) await storage.delete(o.key);
   storage.client.destroy();
 });
@@ -108,7 +111,7 @@ describe('lake on S3: write, commit, compact, read', () => {
     ]);
     expect((await lakeStats(storage, 'raw')).total).toMatchObject({ files: 4, rows: 2000 });
 
-    const compacted = await compactPartition(storage, rawTable, partitionOf(T0));
+    const compacted = await compactPartition({ storage, duckdb }, rawTable, partitionOf(T0));
     expect(compacted).toMatchObject({ status: 'committed', rowsOut: 2000 });
     let rows = 0;
     const ids = new Set<string>();

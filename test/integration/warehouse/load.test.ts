@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTickLakeError, type TickLakeError } from '../../../core/errors.ts';
 import { bigqueryClient } from '../../../infra/clients.ts';
 import { compactPartition } from '../../../lake/compaction.ts';
-import { closeDuckDb } from '../../../lake/duckdb.ts';
+import { closeDuckDb, DuckDb } from '../../../lake/duckdb.ts';
 import { partitionOf, type SourceRange } from '../../../lake/layout.ts';
 import { S3Storage } from '../../../lake/storage/s3.ts';
 import { barsTable, rawTable, type TableDef } from '../../../lake/tables.ts';
@@ -29,6 +29,7 @@ const BAD_DAY = '2026-11-22';
 const dayUs = (day: string) => Date.parse(`${day}T00:00:00Z`) * 1000;
 
 const config = testStackConfig();
+const duckdb = new DuckDb({ threads: 1 });
 const bq = bigqueryClient(config);
 const dataset = uniqueDataset('it_wh');
 const storage = new S3Storage(config.s3, {
@@ -95,6 +96,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await dropWarehouseAndLake(bq, dataset, storage);
   storage.client.destroy();
+  await duckdb.close();
   await closeDuckDb();
 });
 
@@ -154,7 +156,7 @@ describe('warehouse load from the lake into the BigQuery emulator', () => {
   it('finds the day unchanged after compaction rewrote its files, and a forced reload gives the same rows', async () => {
     const before = await warehouseSum('ticks', DAY1);
     for (const hour of [10, 11]) {
-      const r = await compactPartition(storage, rawTable, partitionOf(dayUs(DAY1) + hour * HOUR_US));
+      const r = await compactPartition({ storage, duckdb }, rawTable, partitionOf(dayUs(DAY1) + hour * HOUR_US));
       expect(r.status).toBe('committed');
     }
     expect(await wh.dueDays('ticks')).toEqual([DAY1]); // its day list changed

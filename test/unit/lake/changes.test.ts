@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, afterAll } from 'vitest';
 import { isTickLakeError } from '../../../core/errors.ts';
 import { changesSince } from '../../../lake/changes.ts';
 import { compactPartition } from '../../../lake/compaction.ts';
-import { closeDuckDb } from '../../../lake/duckdb.ts';
+import { DuckDb } from '../../../lake/duckdb.ts';
 import { HOUR_US, partitionOf, type SourceRange } from '../../../lake/layout.ts';
 import { commit, dayCache, expireSnapshots } from '../../../lake/manifest.ts';
 import { lakeLs } from '../../../lake/reader.ts';
@@ -41,7 +41,8 @@ function counting(storage: Storage): { storage: Storage; dayListGets: () => numb
 describe('changesSince', () => {
   let cleanup = async () => {};
   afterEach(() => cleanup());
-  afterEach(() => closeDuckDb());
+  const duckdb = new DuckDb({ threads: 1 });
+  afterAll(() => duckdb.close());
 
   async function lake() {
     const t = await tempStorage();
@@ -93,7 +94,9 @@ describe('changesSince', () => {
     const n = await write(T0 + 60_000_000);
     await write(T0 + HOUR_US);
     const hour11 = partitionOf(T0 + HOUR_US);
-    expect(await compactPartition(storage, rawTable, partitionOf(T0))).toMatchObject({ status: 'committed' });
+    expect(await compactPartition({ storage, duckdb }, rawTable, partitionOf(T0))).toMatchObject({
+      status: 'committed',
+    });
     const paths = (await lakeLs(storage, 'raw', { partition: hour11 })).files.map((f) => f.path);
     const dropped = await commit(storage, 'raw', storedSchema(rawTable), {
       kind: 'replace',

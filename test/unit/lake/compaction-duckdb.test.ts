@@ -4,7 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isTickLakeError } from '../../../core/errors.ts';
 import { concatColumns, gather, type Columns } from '../../../lake/columns.ts';
 import { compactPartition } from '../../../lake/compaction.ts';
-import { closeDuckDb, sqlString, withDuckDb } from '../../../lake/duckdb.ts';
+import { DuckDb, sqlString } from '../../../lake/duckdb.ts';
 import { partitionOf, type SourceRange } from '../../../lake/layout.ts';
 import { loadSnapshot, snapshotFiles } from '../../../lake/manifest.ts';
 import { dedupe, sortOrder } from '../../../lake/order.ts';
@@ -33,7 +33,8 @@ const withVenue = (ticks: object[]) => ticks.map((t) => ({ ...t, venue: 'X' }));
 describe('compaction with DuckDB', () => {
   let cleanup = async () => {};
   afterEach(() => cleanup());
-  afterAll(() => closeDuckDb());
+  const duckdb = new DuckDb({ threads: 1 });
+  afterAll(() => duckdb.close());
 
   async function lake() {
     const t = await tempStorage();
@@ -42,13 +43,13 @@ describe('compaction with DuckDB', () => {
   }
 
   const sql = <T>(query: string) =>
-    withDuckDb(async (con) => (await con.runAndReadAll(query)).getRowObjectsJson() as T[]);
+    duckdb.run(async (con) => (await con.runAndReadAll(query)).getRowObjectsJson() as T[]);
 
   it('brings files of an older schema version into the current one, missing columns as null', async () => {
     const { storage, writer, dir } = await lake();
     await writer.commit(rawTable, await writer.writeFile(rawTable, makeTicks(300), range(0, 299)));
     await writer.commit(v2, await writer.writeFile(v2, withVenue(makeTicks(300, { seq0: 300 })), range(300, 599)));
-    expect(await compactPartition(storage, v2, P)).toMatchObject({ status: 'committed', rowsOut: 600 });
+    expect(await compactPartition({ storage, duckdb }, v2, P)).toMatchObject({ status: 'committed', rowsOut: 600 });
     const rows = concatColumns(await collect(scanColumns(storage, v2)), v2.columns);
     const venueOf = new Map(rows.id!.map((id, i) => [id, rows.venue![i]]));
     expect(venueOf.get('syn:AAPL:0')).toBeNull();
@@ -71,7 +72,7 @@ describe('compaction with DuckDB', () => {
         await writer.writeFile(rawTable, makeTicks(50, { seq0: i * 50 }), range(i * 50, i * 50 + 49)),
       );
     }
-    expect(await compactPartition(storage, v2, P)).toMatchObject({ status: 'committed', rowsOut: 100 });
+    expect(await compactPartition({ storage, duckdb }, v2, P)).toMatchObject({ status: 'committed', rowsOut: 100 });
     const rows = concatColumns(await collect(scanColumns(storage, v2)), v2.columns);
     expect(rows.venue).toEqual(new Array(100).fill(null));
   });
@@ -81,7 +82,7 @@ describe('compaction with DuckDB', () => {
     await writer.commit(rawTable, await writer.writeFile(rawTable, makeTicks(20), range(0, 19)));
     await writer.commit(v2, await writer.writeFile(v2, makeTicks(20, { seq0: 20 }), range(20, 39)));
     const seq = (await loadSnapshot(storage, 'raw'))!.seq;
-    const err = await compactPartition(storage, rawTable, P).catch((e: unknown) => e);
+    const err = await compactPartition({ storage, duckdb }, rawTable, P).catch((e: unknown) => e);
     expect(isTickLakeError(err) && err.code).toBe('SCHEMA_INCOMPATIBLE');
     expect(String(err)).toMatch(/venue/);
     expect((await loadSnapshot(storage, 'raw'))!.seq).toBe(seq);
@@ -93,7 +94,7 @@ describe('compaction with DuckDB', () => {
     for (const [i, ticks] of batches.entries()) {
       await writer.commit(rawTable, await writer.writeFile(rawTable, ticks, range(i * 3000, i * 3000 + 2999)));
     }
-    const res = await compactPartition(storage, rawTable, P, { rowGroupRows: 2048 });
+    const res = await compactPartition({ storage, duckdb }, rawTable, P, { rowGroupRows: 2048 });
     expect(res).toMatchObject({ status: 'committed', rowsIn: 9000, rowsOut: 6000 });
 
     const all = concatColumns(
@@ -163,7 +164,7 @@ describe('compaction with DuckDB', () => {
     }
     const [gone] = await snapshotFiles(fs, (await loadSnapshot(fs, 'raw'))!);
     await fs.delete(gone!.path);
-    const err = await compactPartition(storage, rawTable, P, { workDir: work }).catch((e: unknown) => e);
+    const err = await compactPartition({ storage, duckdb }, rawTable, P, { workDir: work }).catch((e: unknown) => e);
     expect(isTickLakeError(err) && err.code).toBe('MANIFEST_CORRUPT');
     expect(String(err)).toMatch(/missing from storage/);
     expect(await readdir(work)).toEqual([]);
@@ -171,7 +172,7 @@ describe('compaction with DuckDB', () => {
     await writer.commit(rawTable, await writer.writeFile(rawTable, makeTicks(40, { seq0: 999 }), range(120, 159)));
     const seq = (await loadSnapshot(fs, 'raw'))!.seq;
     await fs.put(gone!.path, new Uint8Array(0)); // back, but not a Parquet file
-    await expect(compactPartition(storage, rawTable, P, { workDir: work })).rejects.toThrow();
+    await expect(compactPartition({ storage, duckdb }, rawTable, P, { workDir: work })).rejects.toThrow();
     expect(await readdir(work)).toEqual([]);
     expect((await loadSnapshot(fs, 'raw'))!.seq).toBe(seq);
   });

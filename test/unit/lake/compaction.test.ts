@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Bar } from '../../../core/schemas/bar.ts';
 import { compactPartition, compactTable, mergeSources } from '../../../lake/compaction.ts';
+import { DuckDb } from '../../../lake/duckdb.ts';
 import { partitionOf, type SourceRange } from '../../../lake/layout.ts';
 import { commit, loadSnapshot, snapshotFiles } from '../../../lake/manifest.ts';
 import { scanColumns } from '../../../lake/reader.ts';
@@ -9,6 +10,8 @@ import { LakeWriter } from '../../../lake/writer.ts';
 import { NonAtomicStorage, T0, collect, makeTicks, tempStorage } from './fixtures.ts';
 
 const P = partitionOf(T0);
+const duckdb = new DuckDb({ threads: 1 });
+afterAll(() => duckdb.close());
 const range = (partition: number, start: number, end: number): SourceRange => ({
   topic: 'ticks.raw',
   partition,
@@ -44,7 +47,10 @@ describe('compaction', () => {
     const inputBytes = before!.days![0]!.bytes;
     const target = Math.ceil(inputBytes / 6) * 2; // room for about a third of the rows per file
 
-    const res = await compactPartition(t.storage, rawTable, P, { targetBytes: target, rowGroupRows: 256 });
+    const res = await compactPartition({ storage: t.storage, duckdb }, rawTable, P, {
+      targetBytes: target,
+      rowGroupRows: 256,
+    });
     expect(res).toMatchObject({ status: 'committed', rowsIn: 2400, rowsOut: 2000 });
     expect(res.inputFiles).toHaveLength(6);
     expect(res.outputFiles.length).toBeGreaterThanOrEqual(2);
@@ -70,10 +76,10 @@ describe('compaction', () => {
     cleanup = t.cleanup;
     const lake = new LakeWriter(t.storage);
     await seed(lake);
-    await compactPartition(t.storage, rawTable, P);
+    await compactPartition({ storage: t.storage, duckdb }, rawTable, P);
     const seq = (await loadSnapshot(t.storage, 'raw'))!.seq;
-    expect((await compactPartition(t.storage, rawTable, P)).status).toBe('nothing_to_do');
-    expect(await compactTable(t.storage, rawTable)).toEqual([]);
+    expect((await compactPartition({ storage: t.storage, duckdb }, rawTable, P)).status).toBe('nothing_to_do');
+    expect(await compactTable({ storage: t.storage, duckdb }, rawTable)).toEqual([]);
     expect((await loadSnapshot(t.storage, 'raw'))!.seq).toBe(seq);
   });
 
@@ -82,7 +88,10 @@ describe('compaction', () => {
     cleanup = t.cleanup;
     const storage = new NonAtomicStorage(t.storage);
     await seed(new LakeWriter(storage));
-    const results = await Promise.all([compactPartition(storage, rawTable, P), compactPartition(storage, rawTable, P)]);
+    const results = await Promise.all([
+      compactPartition({ storage, duckdb }, rawTable, P),
+      compactPartition({ storage, duckdb }, rawTable, P),
+    ]);
     expect(results.filter((r) => r.status === 'committed')).toHaveLength(1);
     expect(results.map((r) => r.status).filter((s) => s !== 'committed')[0]).toMatch(/noop|conflict/);
     const rows = await allRows(t.storage);
@@ -95,7 +104,7 @@ describe('compaction', () => {
     const lake = new LakeWriter(t.storage);
     await seed(lake);
     const stale = await snapshotFiles(t.storage, (await loadSnapshot(t.storage, 'raw'))!);
-    await compactPartition(t.storage, rawTable, P);
+    await compactPartition({ storage: t.storage, duckdb }, rawTable, P);
     const seq = (await loadSnapshot(t.storage, 'raw'))!.seq;
     const res = await commit(t.storage, 'raw', storedSchema(rawTable), {
       kind: 'replace',
@@ -131,7 +140,7 @@ describe('compaction', () => {
     await lake.commit(barsTable, await lake.writeFile(barsTable, [bar(0, 1.1)], r(0)));
     await lake.commit(barsTable, await lake.writeFile(barsTable, [bar(2, 1.3)], r(1)));
     await lake.commit(barsTable, await lake.writeFile(barsTable, [bar(1, 1.2)], r(2)));
-    expect((await compactPartition(t.storage, barsTable, P)).rowsOut).toBe(1);
+    expect((await compactPartition({ storage: t.storage, duckdb }, barsTable, P)).rowsOut).toBe(1);
     const [cols] = await collect(scanColumns(t.storage, barsTable));
     expect(cols!.revision).toEqual([2]);
     expect(cols!.close).toEqual([1.3]);

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { concatColumns, fromRecordBatch, gather, type CellValue, type Columns } from '../../../lake/columns.ts';
-import { closeDuckDb, configureDuckDb, duckDbSettings, memoryLimitBytes, withDuckDb } from '../../../lake/duckdb.ts';
+import { DuckDb } from '../../../lake/duckdb.ts';
 import {
   dedupeStrategyFor,
   rewritePartition,
@@ -75,7 +75,8 @@ function conflictingInputs(): Columns[] {
 describe('DuckDB rewrite', () => {
   let cleanup = async () => {};
   afterEach(() => cleanup());
-  afterAll(() => closeDuckDb());
+  const duckdb = new DuckDb({ threads: 1 });
+  afterAll(() => duckdb.close());
 
   async function tempDir(): Promise<string> {
     const t = await tempStorage();
@@ -114,7 +115,7 @@ describe('DuckDB rewrite', () => {
       const { files, bytes } = await writeInputs(dir, def, parts);
       const all = concatColumns(parts, def.columns);
       const expected = gather(all, dedupe(def, all, sortOrder(def, all, 900)));
-      const out = await rewritePartition(def, files, {
+      const out = await rewritePartition(duckdb, def, files, {
         targetBytes: BIG,
         rowGroupRows: 2048,
         inputRows: 900,
@@ -146,7 +147,7 @@ describe('DuckDB rewrite', () => {
       const ours = encodeColumns(rawTable, P, 'raw/x.parquet', sorted, ticks.length, [src], { rowGroupRows: 2048 });
       const input = join(dir, 'input.parquet');
       await writeFile(input, ours.body);
-      const out = await rewritePartition(rawTable, [input], {
+      const out = await rewritePartition(duckdb, rawTable, [input], {
         targetBytes: BIG,
         rowGroupRows: 2048,
         inputRows: ticks.length,
@@ -174,7 +175,7 @@ describe('DuckDB rewrite', () => {
     const ticks = makeTicks(5000, { spanUs: 3_000_000_000 });
     const cols = toColumns(rawTable, ticks);
     const { files, bytes } = await writeInputs(dir, rawTable, [cols]);
-    const [file] = await rewritePartition(rawTable, files, {
+    const [file] = await rewritePartition(duckdb, rawTable, files, {
       targetBytes: BIG,
       rowGroupRows: 1000,
       inputRows: 5000,
@@ -195,7 +196,7 @@ describe('DuckDB rewrite', () => {
     // An input that claims to be tiny makes the first guess one file; it comes out ~3x over the target.
     const probe = join(dir, 'probe');
     await mkdir(probe);
-    const whole = await rewritePartition(rawTable, files, {
+    const whole = await rewritePartition(duckdb, rawTable, files, {
       targetBytes: BIG,
       rowGroupRows: 2048,
       inputRows: 6000,
@@ -203,7 +204,7 @@ describe('DuckDB rewrite', () => {
       outDir: probe,
     });
     const target = Math.floor(whole[0]!.bytes / 3);
-    const out = await rewritePartition(rawTable, files, {
+    const out = await rewritePartition(duckdb, rawTable, files, {
       targetBytes: target,
       rowGroupRows: 2048,
       inputRows: 6000,
@@ -225,18 +226,19 @@ describe('DuckDB rewrite', () => {
     cols.venue = new Array<CellValue>(10).fill('X');
     const { files, bytes } = await writeInputs(dir, v2, [cols]);
     const opts = { targetBytes: BIG, rowGroupRows: 2048, inputRows: 10, inputBytes: bytes, outDir: dir };
-    await expect(rewritePartition(rawTable, files, opts)).rejects.toThrow(/column venue that schema version 1/);
+    await expect(rewritePartition(duckdb, rawTable, files, opts)).rejects.toThrow(/column venue that schema version 1/);
     const retyped: TableDef = { ...v2, columns: [...rawTable.columns, column('venue', 'f64', true)] };
-    await expect(rewritePartition(retyped, files, opts)).rejects.toThrow(/venue is VARCHAR .* expected DOUBLE/);
+    await expect(rewritePartition(duckdb, retyped, files, opts)).rejects.toThrow(/venue is VARCHAR .* expected DOUBLE/);
   });
 
-  it('runs on one lazily opened instance with bounded, configurable settings', async () => {
-    await expect(configureDuckDb({ threads: 0 })).rejects.toThrow(/threads/);
-    await expect(configureDuckDb({ memoryLimit: 'lots' })).rejects.toThrow(/memory limit/);
-    expect(duckDbSettings().threads).toBeLessThanOrEqual(2);
-    await configureDuckDb({ threads: 1, memoryLimit: '512MB' });
-    const read = () =>
-      withDuckDb(
+  it('each handle opens lazily with its own bounded settings, side by side in one process', async () => {
+    expect(() => new DuckDb({ threads: 0 })).toThrow(/threads/);
+    expect(() => new DuckDb({ memoryLimit: 'lots' })).toThrow(/memory limit/);
+    expect(new DuckDb().settings.threads).toBeLessThanOrEqual(2);
+    const small = new DuckDb({ threads: 1, memoryLimit: '512MB' });
+    const large = new DuckDb({ threads: 2, memoryLimit: '1GiB' });
+    const read = (db: DuckDb) =>
+      db.run(
         async (con) =>
           (
             await con.runAndReadAll(
@@ -244,13 +246,20 @@ describe('DuckDB rewrite', () => {
             )
           ).getRows()[0],
       );
-    expect(await read()).toEqual([1, '488.2 MiB', false]);
-    expect(memoryLimitBytes()).toBe(512e6);
-    // Small inputs dedupe with the in-memory aggregate, large ones with the window that spills.
-    expect(dedupeStrategyFor(1_000_000, memoryLimitBytes())).toBe('aggregate');
-    expect(dedupeStrategyFor(2_000_000, memoryLimitBytes())).toBe('window');
-    await closeDuckDb();
-    await configureDuckDb({ threads: 2, memoryLimit: '1GB' });
-    expect((await read())![0]).toBe(2);
+    try {
+      expect(await Promise.all([read(small), read(large)])).toEqual([
+        [1, '488.2 MiB', false],
+        [2, '1.0 GiB', false],
+      ]);
+      expect([small.memoryLimitBytes, large.memoryLimitBytes]).toEqual([512e6, 2 ** 30]);
+      // Small inputs dedupe with the in-memory aggregate, large ones with the window that spills.
+      expect(dedupeStrategyFor(1_000_000, small.memoryLimitBytes)).toBe('aggregate');
+      expect(dedupeStrategyFor(2_000_000, small.memoryLimitBytes)).toBe('window');
+      await small.close();
+      expect((await read(small))![0]).toBe(1); // reopened with its own settings, the other untouched
+      expect((await read(large))![0]).toBe(2);
+    } finally {
+      await Promise.all([small.close(), large.close()]);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, afterAll } from 'vitest';
 import type { z } from 'zod';
 import { alertSchema, type Alert } from '../../../core/schemas/alert.ts';
 import { barSchema, type Bar } from '../../../core/schemas/bar.ts';
@@ -7,7 +7,7 @@ import { tickSchema, type Tick } from '../../../core/schemas/tick.ts';
 import { SeededRandom } from '../../../core/seeded-random.ts';
 import { fromRecordBatch } from '../../../lake/columns.ts';
 import { compactPartition } from '../../../lake/compaction.ts';
-import { closeDuckDb } from '../../../lake/duckdb.ts';
+import { DuckDb } from '../../../lake/duckdb.ts';
 import { partitionOf, type SourceRange } from '../../../lake/layout.ts';
 import { decodeParquet, encodeParquet } from '../../../lake/parquet.ts';
 import { readRows, scanColumns } from '../../../lake/reader.ts';
@@ -227,7 +227,8 @@ function cellTime(def: TableDef<unknown>, row: unknown): number {
 describe('readRows keeps what compaction keeps', () => {
   let cleanup = async () => {};
   afterEach(() => cleanup());
-  afterEach(() => closeDuckDb());
+  const duckdb = new DuckDb({ threads: 1 });
+  afterAll(() => duckdb.close());
   const P = partitionOf(T0);
 
   it('ticks delivered twice: one row per id, equal to the compacted file', async () => {
@@ -244,7 +245,7 @@ describe('readRows keeps what compaction keeps', () => {
     expect(before).toHaveLength(400);
     expect(new Set(before.map((r) => r.id)).size).toBe(400);
 
-    expect(await compactPartition(t.storage, rawTable, P)).toMatchObject({ status: 'committed', rowsOut: 400 });
+    expect(await compactPartition({ storage: t.storage, duckdb }, rawTable, P)).toMatchObject({ status: 'committed', rowsOut: 400 });
     const compacted = (await collect(scanColumns(t.storage, rawTable))).flatMap((c) => fromColumns(rawTable, c));
     // Same rows in the same order: readRows sorts as compaction writes.
     expect(before).toStrictEqual(compacted);
@@ -280,7 +281,7 @@ describe('readRows keeps what compaction keeps', () => {
     for (const b of before) expect(b).toStrictEqual(expected.get(`${b.symbol}@${b.windowStart}`));
     expect(before.filter((b) => b.revision === 2)).toHaveLength(20);
 
-    expect(await compactPartition(t.storage, barsTable, P)).toMatchObject({ status: 'committed', rowsOut: 60 });
+    expect(await compactPartition({ storage: t.storage, duckdb }, barsTable, P)).toMatchObject({ status: 'committed', rowsOut: 60 });
     const compacted = (await collect(scanColumns(t.storage, barsTable))).flatMap((c) => fromColumns(barsTable, c));
     expect(before).toStrictEqual(compacted);
   });
