@@ -36,7 +36,9 @@ export function shiftedStackProfile(offset: number, stateDir: string): ConfigInp
       processPort: 9465 + offset,
       sinkPort: 9466 + offset,
       ingestPort: 9467 + offset,
+      webhooksPort: 9469 + offset,
     },
+    webhooks: { receiverPort: 8787 + offset },
     dashboard: { port: 3000 + offset },
   };
 }
