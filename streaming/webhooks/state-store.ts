@@ -1,6 +1,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import type { Config } from '../../core/config.ts';
+import { retryWithBackoff } from '../../core/retry.ts';
 import { topicName } from '../../core/topics.ts';
 import {
   deliveryKey,
@@ -58,14 +59,22 @@ export class KafkaDeliveryStore implements DeliveryStore {
 
   async load(): Promise<DeliveryState[]> {
     await this.connect();
-    const admin = this.kafka.admin();
-    await admin.connect();
-    let range: { low: string; high: string } | undefined;
-    try {
-      range = (await admin.fetchTopicOffsets(this.stateTopic)).find((p) => p.partition === 0);
-    } finally {
-      await admin.disconnect();
-    }
+    // Retried: a topic created a moment ago may still answer "not the leader" while its partition loads.
+    const range = await retryWithBackoff(
+      async () => {
+        const admin = this.kafka.admin();
+        await admin.connect();
+        try {
+          return (await admin.fetchTopicOffsets(this.stateTopic)).find((p) => p.partition === 0);
+        } finally {
+          await admin.disconnect();
+        }
+      },
+      {
+        backoff: { initialMs: 100, maxMs: 2_000, multiplier: 2, jitter: 0.3 },
+        giveUp: (_err, attempt) => attempt >= 10,
+      },
+    );
     const latest = new Map<string, DeliveryState>();
     if (!range) return [];
     await readPartitionRange(
