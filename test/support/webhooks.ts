@@ -85,7 +85,7 @@ export class EndpointServer {
       'webhook-timestamp': String(req.headers['webhook-timestamp']),
       'webhook-signature': String(req.headers['webhook-signature']),
     };
-    let verified = false;
+    let verified: boolean;
     try {
       new Webhook(this.secret).verify(body, headers);
       verified = true;
