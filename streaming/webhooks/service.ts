@@ -5,6 +5,9 @@ import { topicName } from '../../core/topics.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { WebhookDispatcher } from './dispatcher.ts';
 
+/** Batches handed to the dispatcher and not yet recorded before fetching waits for them (bounds memory). */
+const MAX_UNRECORDED_BATCHES = 64;
+
 /**
  * `ticklake webhooks`: the `alerts` topic (read_committed, so only alerts whose transaction committed) into a
  * WebhookDispatcher. A batch's offset is committed only after the dispatcher has recorded its deliveries, so
@@ -14,13 +17,17 @@ export class AlertConsumer {
   private readonly consumer: Consumer;
   private readonly topic: string;
   readonly groupId: string;
+  /** Per partition, the commit of the latest batch (chained after every earlier one). */
+  private readonly commits = new Map<number, Promise<void>>();
+  private unrecorded = 0;
+  private broken: Error | null = null;
 
   constructor(
     kafka: Kafka,
     config: Config,
     private readonly dispatcher: WebhookDispatcher,
     private readonly log: Logger,
-    onCrash: (err: Error) => void,
+    private readonly onCrash: (err: Error) => void,
   ) {
     this.topic = topicName(config, 'alerts');
     this.groupId = `${config.topics.prefix}${config.webhooks.groupId}`;
@@ -59,15 +66,44 @@ export class AlertConsumer {
           this.log.warn('not an alert; dead-lettered', { detail });
           await this.dispatcher.rejectInput(m.value, detail);
         }
-        await this.dispatcher.submit(alerts);
-        await this.consumer.commitOffsets([
-          { topic: this.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() },
-        ]);
+        // Not awaited here: the next fetch starts while this batch is being recorded (its first attempts are already
+        // out). Offsets are committed in order, each once its batch — and so every batch before it — is recorded.
+        const recorded = this.dispatcher.submit(alerts);
+        const offset = (BigInt(batch.lastOffset()) + 1n).toString();
+        const p = batch.partition;
+        const prev = this.commits.get(p) ?? Promise.resolve();
+        const next = prev.then(() =>
+          recorded.then(
+            () => {
+              // After a batch failed to record, no later offset may be committed: that would skip it.
+              if (this.broken) return;
+              return this.consumer.commitOffsets([{ topic: this.topic, partition: p, offset }]).catch((err: Error) =>
+                // A later batch's commit covers this offset; until then a restart re-reads it (at least once).
+                this.log.warn('alerts offset commit failed', { partition: p, error: err.message }),
+              );
+            },
+            (err: Error) => {
+              this.log.error('alerts batch not recorded; its offset is not committed', {
+                partition: p,
+                error: err.message,
+              });
+              if (!this.broken) {
+                this.broken = err;
+                this.onCrash(err);
+              }
+            },
+          ),
+        );
+        this.commits.set(p, next);
+        if (++this.unrecorded > MAX_UNRECORDED_BATCHES) await next;
+        void next.finally(() => this.unrecorded--);
       },
     });
   }
 
   async stop(): Promise<void> {
+    await this.consumer.stop();
+    await Promise.all(this.commits.values());
     await this.consumer.disconnect();
   }
 }
