@@ -16,7 +16,16 @@ const port = z.coerce.number().int().min(1).max(65535);
 const csv = listOf(z.string().min(1)).refine((l) => l.length > 0, 'at least one value');
 /** A structured value that also accepts its JSON text (the environment). */
 const jsonOr = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (typeof v === 'string' && v.trim() ? JSON.parse(v) : v === '' ? undefined : v), schema);
+  z.preprocess((v, ctx) => {
+    if (typeof v !== 'string') return v;
+    if (!v.trim()) return undefined;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch (err) {
+      ctx.issues.push({ code: 'custom', message: `not JSON: ${(err as Error).message}`, input: v });
+      return z.NEVER;
+    }
+  }, schema);
 const bool = z.preprocess((v) => (typeof v === 'string' ? /^(1|true|yes|on)$/i.test(v) : v), z.boolean());
 
 /** A memory size in DuckDB's syntax ('1GB', '512MiB'): DuckDB settings are validated against it here and in lake/. */
