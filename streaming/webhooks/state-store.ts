@@ -41,11 +41,18 @@ export class KafkaDeliveryStore implements DeliveryStore {
   private queue: Array<{ writes: Write[]; done: () => void; fail: (e: unknown) => void }> = [];
   private sending = false;
   private connected: Promise<void> | null = null;
+  /** State keys with a record sent (or being sent) and no tombstone yet. */
+  private readonly written = new Set<string>();
 
   constructor(
     private readonly kafka: Kafka,
     config: Config,
     private readonly log: Logger,
+    /**
+     * How long writes wait to be batched. A delivery that succeeds within it is never written at all (its record
+     * and tombstone cancel out); only `submit`'s resolution waits for it, never an attempt.
+     */
+    private readonly lingerMs = 5,
   ) {
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     this.stateTopic = topicName(config, 'webhooksState');
@@ -92,6 +99,8 @@ export class KafkaDeliveryStore implements DeliveryStore {
         else latest.set(key, parsed.data);
       },
     );
+    // Each of them has a record in the topic, so finishing it needs a tombstone.
+    for (const key of latest.keys()) this.written.add(key);
     return [...latest.values()];
   }
 
@@ -106,9 +115,17 @@ export class KafkaDeliveryStore implements DeliveryStore {
   }
 
   finish(keys: readonly { endpoint: string; webhookId: string }[]): Promise<void> {
-    return this.write(
-      keys.map((k) => ({ topic: this.stateTopic, key: deliveryKey(k.endpoint, k.webhookId), value: null })),
-    );
+    const tombstones: Write[] = [];
+    for (const k of keys) {
+      const key = deliveryKey(k.endpoint, k.webhookId);
+      // Records of this delivery not sent yet need not be: it is finished.
+      for (const group of this.queue) {
+        group.writes = group.writes.filter((w) => w.topic !== this.stateTopic || w.key !== key || w.value === null);
+      }
+      // Only a delivery that has a record in the topic needs a tombstone.
+      if (this.written.has(key)) tombstones.push({ topic: this.stateTopic, key, value: null });
+    }
+    return this.write(tombstones);
   }
 
   deadLetter(letters: readonly WebhookDeadLetter[]): Promise<void> {
@@ -128,13 +145,22 @@ export class KafkaDeliveryStore implements DeliveryStore {
     this.sending = true;
     try {
       while (this.queue.length) {
+        if (this.lingerMs > 0) await new Promise((r) => setTimeout(r, this.lingerMs));
         const batch = this.queue;
         this.queue = [];
         const byTopic = new Map<string, Array<{ key: string; value: string | null }>>();
         for (const w of batch.flatMap((b) => b.writes)) {
+          if (w.topic === this.stateTopic) {
+            if (w.value === null) this.written.delete(w.key);
+            else this.written.add(w.key);
+          }
           let list = byTopic.get(w.topic);
           if (!list) byTopic.set(w.topic, (list = []));
           list.push({ key: w.key, value: w.value });
+        }
+        if (!byTopic.size) {
+          for (const b of batch) b.done();
+          continue;
         }
         try {
           await this.connect();
