@@ -288,3 +288,47 @@ describe('an embedded dispatcher (submit, no consumer) with a circuit breaker', 
     }
   });
 });
+
+describe('the delivery state topic', () => {
+  it('gets records only for deliveries not acknowledged while their write lingered', async () => {
+    const healthy = await new EndpointServer(SECRET, ok).listen();
+    const failing = await new EndpointServer(SECRET, () => ({ status: 500 })).listen();
+    const endpoint = (name: string, url: string) => ({
+      name,
+      url,
+      secretEnv: 'WH_TEST_SECRET',
+      minSeverity: 'info' as const,
+      format: 'standard' as const,
+    });
+    const own = new WebhookDispatcher({
+      settings: {
+        ...dispatcherSettings(config),
+        endpoints: [endpoint('acked', healthy.url), endpoint('failing', failing.url)],
+        retry: { scheduleMs: [60_000], jitter: 0, maxRetryAfterMs: 1000 },
+      },
+      // A long linger, so a loopback answer always comes first on a loaded machine.
+      store: new KafkaDeliveryStore(kafka, config, log, 1_000),
+      metrics: createWebhookMetrics(new Registry()),
+      log,
+      env,
+    });
+    await own.start();
+    const alerts = testAlerts(3);
+    try {
+      await own.submit(alerts);
+      expect(healthy.delivered().size).toBe(3);
+      await waitUntil(() => failing.hits.length === 3, 'the failed first attempts', 5_000);
+      const keysOf = async () =>
+        (await readTopic(kafka, topicName(config, 'webhooksState'), { idleMs: 500 }))
+          .map((m) => m.key!)
+          .filter((k) => alerts.some((a) => k.endsWith(`/${webhookIdFor(a)}`)));
+      await waitUntil(async () => (await keysOf()).length >= 3, 'records of the failing deliveries', 10_000, 300);
+      // The failing ones: the pending record and the update after the failed attempt, under one key each.
+      expect([...new Set(await keysOf())].sort()).toEqual(alerts.map((a) => `failing/${webhookIdFor(a)}`).sort());
+    } finally {
+      await own.stop();
+      await healthy.close();
+      await failing.close();
+    }
+  });
+});
