@@ -28,6 +28,7 @@ const BENCHES = [
   { name: 'lake-reader', file: 'lake-reader.bench.ts', stack: true },
   { name: 'warehouse-load', file: 'warehouse-load.bench.ts', stack: true },
   { name: 'kafka-clients', file: 'kafka-clients.bench.ts', stack: true },
+  { name: 'webhooks', file: 'webhooks.bench.ts', stack: true },
 ] as const;
 
 const wanted = process.argv.slice(2);

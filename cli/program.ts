@@ -11,6 +11,7 @@ import { registerSinkCommand } from './sink-command.ts';
 import { registerTopicsCommand } from './topics-command.ts';
 import { registerStackCommand } from './stack-command.ts';
 import { registerWarehouseCommand } from './warehouse-command.ts';
+import { registerWebhooksCommand } from './webhooks-command.ts';
 import { registerWorkerCommand } from './worker-command.ts';
 
 /** The whole CLI, built without running it (tests read the command tree). */
@@ -33,5 +34,6 @@ export function buildProgram(): Command {
   registerWarehouseCommand(program);
   registerAlertsCommand(program);
   registerAlertsEvalCommand(program);
+  registerWebhooksCommand(program);
   return program;
 }

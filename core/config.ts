@@ -4,6 +4,8 @@ import { DEDUPE_DEFAULTS } from './dedupe.ts';
 import { UNKNOWN_SYMBOL_POLICIES } from './pipeline.ts';
 import { listOf } from './schemas/list.ts';
 import { DEFAULT_VALIDATION_LIMITS } from './validate.ts';
+import { endpointSchema } from './webhooks/endpoint.ts';
+import { DEFAULT_RETRY_SCHEDULE_MS } from './webhooks/schedule.ts';
 
 /**
  * One schema for every setting (pure: the loader that reads files and the environment is infra/config.ts). Each leaf is also settable from the environment as
@@ -12,6 +14,18 @@ import { DEFAULT_VALIDATION_LIMITS } from './validate.ts';
  */
 const port = z.coerce.number().int().min(1).max(65535);
 const csv = listOf(z.string().min(1)).refine((l) => l.length > 0, 'at least one value');
+/** A structured value that also accepts its JSON text (the environment). */
+const jsonOr = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v, ctx) => {
+    if (typeof v !== 'string') return v;
+    if (!v.trim()) return undefined;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch (err) {
+      ctx.issues.push({ code: 'custom', message: `not JSON: ${(err as Error).message}`, input: v });
+      return z.NEVER;
+    }
+  }, schema);
 const bool = z.preprocess((v) => (typeof v === 'string' ? /^(1|true|yes|on)$/i.test(v) : v), z.boolean());
 
 /** A memory size in DuckDB's syntax ('1GB', '512MiB'): DuckDB settings are validated against it here and in lake/. */
@@ -212,6 +226,7 @@ export const configSchema = z.object({
       sinkPort: port.default(9466),
       ingestPort: port.default(9467),
       alertsPort: port.default(9468),
+      webhooksPort: port.default(9469),
       // Loopback by default; containers set 0.0.0.0 so Prometheus can reach them.
       host: z.string().default('127.0.0.1'),
     })
@@ -224,6 +239,39 @@ export const configSchema = z.object({
       groupId: z.string().min(1).default('ticklake-alerts'),
       /** Like processor.snapshotIntervalMs, for the speed layer's state (alerts.state). */
       snapshotIntervalMs: z.coerce.number().int().positive().default(10_000),
+    })
+    .prefault({}),
+  webhooks: z
+    .object({
+      /**
+       * Endpoints (docs/WEBHOOKS.md): `{ name, url, secretEnv, rules?, symbols?, minSeverity?, format?, concurrency?,
+       * timeoutMs? }`; from the environment as JSON.
+       */
+      endpoints: jsonOr(z.array(endpointSchema)).default([]),
+      /** Hosts endpoints may be on (exact, or `*.example.com`); anything else is refused at start. */
+      allowedHosts: listOf(z.string().min(1)).default(['127.0.0.1', 'localhost']),
+      /** Consumer group on `alerts` is `<topics.prefix><groupId>`. */
+      groupId: z.string().min(1).default('ticklake-webhooks'),
+      /** Waits after each failed attempt, ms (the first attempt is immediate); n waits = n + 1 attempts. */
+      retryScheduleMs: listOf(z.coerce.number().int().nonnegative())
+        .refine((l) => l.length > 0, 'at least one delay')
+        .default([...DEFAULT_RETRY_SCHEDULE_MS]),
+      retryJitter: z.coerce.number().min(0).max(1).default(0.2),
+      /** A receiver's Retry-After is honoured up to this. */
+      maxRetryAfterMs: z.coerce.number().int().nonnegative().default(3_600_000),
+      /** Per endpoint unless the endpoint sets its own. */
+      timeoutMs: z.coerce.number().int().positive().default(5_000),
+      concurrency: z.coerce.number().int().min(1).max(256).default(4),
+      /** Consecutive failed attempts that open an endpoint's circuit breaker, and how long it stays open. */
+      breakerFailures: z.coerce.number().int().min(1).default(5),
+      breakerCooldownMs: z.coerce.number().int().positive().default(30_000),
+      /** `ticklake webhook-receiver`: where it listens, the env variables holding its secrets, replay defence. */
+      receiverHost: z.string().default('127.0.0.1'),
+      receiverPort: port.default(8787),
+      receiverSecretEnv: listOf(z.string().min(1)).default(['TICKLAKE_WEBHOOK_SECRET']),
+      receiverToleranceSec: z.coerce.number().int().positive().default(300),
+      /** webhook-ids remembered to recognise replays and retries already received. */
+      receiverSeenIds: z.coerce.number().int().positive().default(100_000),
     })
     .prefault({}),
   dashboard: z

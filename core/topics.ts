@@ -10,6 +10,7 @@ import { heartbeatSchema } from './schemas/heartbeat.ts';
 import { lateTickSchema } from './schemas/late.ts';
 import { referenceSymbolSchema } from './schemas/reference.ts';
 import { tickSchema } from './schemas/tick.ts';
+import { deliveryStateSchema, webhookDeadLetterSchema } from './schemas/webhook.ts';
 
 /**
  * The topic catalog: every Kafka topic ticklake owns, with its message schema (the parser of its values), what
@@ -33,7 +34,7 @@ export interface TopicEntry {
   schema: z.ZodType | null;
   /** A second value kind sharing the topic, told apart by its key (ticks.raw's heartbeats). */
   control?: { key: string; schema: z.ZodType };
-  key: 'symbol' | 'original key' | 'input partition' | 'model name';
+  key: 'symbol' | 'original key' | 'input partition' | 'model name' | 'endpoint/webhook-id' | 'endpoint';
   retention: Retention;
   /** Partitions: `topics.partitions`, or one for small compacted tables read whole. */
   partitions: 'configured' | 1;
@@ -99,6 +100,21 @@ export const TOPIC_CATALOG = {
     retention: 'compacted',
     partitions: 'configured',
     gzip: true,
+  }),
+  // Unfinished webhook deliveries (core/schemas/webhook.ts): read whole at start, so one partition.
+  webhooksState: entry({
+    name: 'webhooks.state',
+    schema: deliveryStateSchema,
+    key: 'endpoint/webhook-id',
+    retention: 'compacted',
+    partitions: 1,
+  }),
+  webhooksDlq: entry({
+    name: 'webhooks.dlq',
+    schema: webhookDeadLetterSchema,
+    key: 'endpoint',
+    retention: 'audit',
+    partitions: 1,
   }),
 } as const satisfies Record<string, TopicEntry>;
 

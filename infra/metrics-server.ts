@@ -4,8 +4,8 @@ import { envNameFor, type Config } from '../core/config.ts';
 import { TickLakeError } from '../core/errors.ts';
 
 /** The process roles that serve /metrics, each on its own port by default. */
-export type MetricsRole = 'worker' | 'process' | 'sink' | 'ingest' | 'alerts';
-export const METRICS_ROLES: readonly MetricsRole[] = ['worker', 'process', 'sink', 'ingest', 'alerts'];
+export type MetricsRole = 'worker' | 'process' | 'sink' | 'ingest' | 'alerts' | 'webhooks';
+export const METRICS_ROLES: readonly MetricsRole[] = ['worker', 'process', 'sink', 'ingest', 'alerts', 'webhooks'];
 
 /** The port a role listens on and the setting that chose it (named in the error when the port is taken). */
 export function metricsPortFor(config: Config, role: MetricsRole): { port: number; setting: string } {

@@ -37,7 +37,9 @@ export function shiftedStackProfile(offset: number, stateDir: string): ConfigInp
       sinkPort: 9466 + offset,
       ingestPort: 9467 + offset,
       alertsPort: 9468 + offset,
+      webhooksPort: 9469 + offset,
     },
+    webhooks: { receiverPort: 8787 + offset },
     dashboard: { port: 3000 + offset },
   };
 }
