@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { BigQuery } from '@google-cloud/bigquery';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bigqueryClient } from '../../../infra/clients.ts';
@@ -12,7 +13,8 @@ import { LakeWriter } from '../../../lake/writer.ts';
 import { warehouseFreshness } from '../../../warehouse/freshness.ts';
 import { Warehouse } from '../../../warehouse/warehouse.ts';
 import { testStackConfig } from '../../support/stack.ts';
-import { dropWarehouseAndLake, uniqueDataset } from '../../support/warehouse.ts';
+import { privateBigQuery, type PrivateServer } from '../../support/servers.ts';
+import { uniqueDataset } from '../../support/warehouse.ts';
 import { makeTicks } from '../../unit/lake/fixtures.ts';
 
 /**
@@ -24,18 +26,13 @@ const DAY = '2026-11-20';
 const dayUs = Date.parse(`${DAY}T00:00:00Z`) * 1000;
 
 const config = testStackConfig();
-const bq = bigqueryClient(config);
 const dataset = uniqueDataset('it_fresh');
 const storage = new S3Storage(config.s3, { prefix: `it-fresh-${randomBytes(4).toString('hex')}/` });
 const lake = new LakeWriter(storage);
-const wh = new Warehouse({
-  bigquery: bq,
-  storage,
-  projectId: config.bigquery.projectId,
-  dataset,
-  location: config.bigquery.location,
-  concurrency: 2,
-});
+// An emulator of this file's own: the shared one is busy with every other warehouse test.
+let bqServer: PrivateServer;
+let bq: BigQuery;
+let wh: Warehouse;
 
 let offset = 0;
 async function seed(startUs: number, n: number): Promise<number> {
@@ -52,14 +49,26 @@ async function seed(startUs: number, n: number): Promise<number> {
 }
 
 beforeAll(async () => {
+  const priv = await privateBigQuery();
+  bqServer = priv.server;
+  bq = bigqueryClient(priv.config);
+  wh = new Warehouse({
+    bigquery: bq,
+    storage,
+    projectId: priv.config.bigquery.projectId,
+    dataset,
+    location: priv.config.bigquery.location,
+    concurrency: 2,
+  });
   await wh.apply();
 }, 240_000);
 
 afterAll(async () => {
-  await dropWarehouseAndLake(bq, dataset, storage);
+  for (const o of await storage.list('')) await storage.delete(o.key);
   storage.client.destroy();
+  await bqServer?.close();
   await closeDuckDb();
-});
+}, 120_000);
 
 describe('warehouse freshness', () => {
   it('is the latest event time loaded, per table, and stays so while the lake runs ahead of the loads', async () => {
