@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { PipelineOutputs } from '../../core/pipeline.ts';
+import { LeanHistogram } from '../../infra/lean-histogram.ts';
 
 /** Seconds, from a few milliseconds up to an hour behind (a replay of old data lands in +Inf). */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600];
@@ -53,13 +54,14 @@ export function createProcessorMetrics(registry?: Registry) {
       labelNames: ['source'],
       registers,
     }),
-    processingLatency: new Histogram({
+    // Observed per record: the lean kind (see infra/lean-histogram.ts).
+    processingLatency: new LeanHistogram({
       name: 'ticklake_processor_processing_latency_seconds',
       help: "From a raw record's Kafka timestamp (when ingest sent it) to the commit of its batch's outputs",
       buckets: LATENCY_BUCKETS,
       registers,
     }),
-    eventLatency: new Histogram({
+    eventLatency: new LeanHistogram({
       name: 'ticklake_processor_event_latency_seconds',
       help: "From a tick's event time (ts) to the commit of its enriched record",
       buckets: LATENCY_BUCKETS,
