@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { compactTable } from '../lake/compaction.ts';
 import { closeDuckDb, configureDuckDb } from '../lake/duckdb.ts';
 import { expireSnapshots, removeOrphans } from '../lake/manifest.ts';
+import { changesSince } from '../lake/changes.ts';
 import { lakeCat, lakeLs, lakeStats } from '../lake/reader.ts';
 import { TABLES } from '../lake/tables.ts';
 import { lakeStorage } from '../infra/clients.ts';
@@ -22,7 +23,10 @@ interface CatFlags {
   symbols?: string;
   limit: string;
   all?: boolean;
+  columns?: string;
 }
+
+const list = (v: string | undefined) => v?.split(',').map((s) => s.trim());
 
 export function registerLakeCommand(program: Command): void {
   const lake = program.command('lake').description('Read the lake: files, statistics, rows');
@@ -97,16 +101,43 @@ export function registerLakeCommand(program: Command): void {
     .option('--symbols <list>', 'comma-separated')
     .option('--limit <n>', 'at most this many rows', '100')
     .option('--all', 'every stored row: all revisions of a bar, redelivered ticks (default: the latest of each key)')
+    .option('--columns <list>', 'comma-separated; only these (and the time, symbol and key columns) are read')
     .action(async (table: string, o: CatFlags, cmd: Command) => {
       const def = TABLES[tableName(table)];
       for await (const line of lakeCat(lakeStorage(configFrom(cmd)), def, {
         fromUs: parseTime(o.from),
         toUs: parseTime(o.to),
-        symbols: o.symbols?.split(',').map((s) => s.trim()),
+        symbols: list(o.symbols),
         limit: Number(o.limit),
         all: o.all,
+        columns: list(o.columns),
       })) {
         process.stdout.write(line + '\n');
+      }
+    });
+  lake
+    .command('changes <table>')
+    .description('Partitions whose files differ between snapshot N and the latest (added, changed, removed)')
+    .requiredOption('--since <n>', 'snapshot number to compare from')
+    .option('--json', 'print the result as JSON')
+    .action(async (table: string, o: { since: string; json?: boolean }, cmd: Command) => {
+      if (!/^\d+$/.test(o.since)) throw new TickLakeError('CONFIG_INVALID', `--since must be a snapshot number`);
+      const res = await changesSince(lakeStorage(configFrom(cmd)), tableName(table), Number(o.since));
+      if (res.status === 'expired') process.exitCode = 1;
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
+      } else if (res.status === 'expired') {
+        process.stderr.write(`${res.message}\n`);
+      } else {
+        process.stdout.write(
+          `${res.table} snapshot ${res.sinceSeq} -> ${res.seq}: ${res.partitions.length} partitions changed\n`,
+        );
+        for (const p of res.partitions) {
+          const rows = `${p.before?.rows ?? 0} -> ${p.after?.rows ?? 0} rows`;
+          process.stdout.write(
+            `${p.partition}\t${p.change}\t${p.before?.files ?? 0} -> ${p.after?.files ?? 0} files\t${rows}\n`,
+          );
+        }
       }
     });
 }

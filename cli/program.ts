@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { registerAlertsCommand } from './alerts-command.ts';
+import { registerAlertsEvalCommand } from './alerts-eval-command.ts';
 import { registerConfigCommand } from './config-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerIngestCommand } from './ingest-command.ts';
@@ -29,5 +31,7 @@ export function buildProgram(): Command {
   registerLakeCommand(program);
   registerSchedulesCommand(program);
   registerWarehouseCommand(program);
+  registerAlertsCommand(program);
+  registerAlertsEvalCommand(program);
   return program;
 }

@@ -13,6 +13,7 @@ export function configReference(): string {
   const described: Record<string, string> = {
     'stack.cacheDir': '`$XDG_CACHE_HOME/ticklake`, else `~/.cache/ticklake`',
     'stack.stateDir': '`$XDG_STATE_HOME/ticklake`, else `~/.local/state/ticklake`',
+    'alerts.rulesFile': 'the shipped `infra/alerts/rules.yaml` (format: docs/ALERTS.md)',
   };
   const rows = configPaths().map((path) => {
     const [section, key] = path.split('.') as [string, string];

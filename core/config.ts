@@ -209,6 +209,7 @@ export const configSchema = z.object({
       processPort: port.default(9465),
       sinkPort: port.default(9466),
       ingestPort: port.default(9467),
+      alertsPort: port.default(9468),
       // Loopback by default; containers set 0.0.0.0 so Prometheus can reach them.
       host: z.string().default('127.0.0.1'),
       /** How often processors and sinks read their group's committed offsets and the high watermarks (lag). */
@@ -223,6 +224,16 @@ export const configSchema = z.object({
       unreachableAfterMs: z.coerce.number().int().positive().default(30_000),
       /** How often the worker asks Temporal whether it is there (the SDK retries its polls silently). */
       probeIntervalMs: z.coerce.number().int().positive().default(5_000),
+    })
+    .prefault({}),
+  alerts: z
+    .object({
+      /** The alert rules file (YAML, docs/ALERTS.md), re-read on change; unset: the shipped infra/alerts/rules.yaml. */
+      rulesFile: z.string().min(1).optional(),
+      /** The speed layer's consumer group on ticks.raw (and the prefix of its transactional ids). */
+      groupId: z.string().min(1).default('ticklake-alerts'),
+      /** Like processor.snapshotIntervalMs, for the speed layer's state (alerts.state). */
+      snapshotIntervalMs: z.coerce.number().int().positive().default(10_000),
     })
     .prefault({}),
   dashboard: z

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Config } from './config.ts';
 import { pipelineSnapshotSchema } from './pipeline.ts';
+import { speedLayerSnapshotSchema } from './alerts/snapshot.ts';
 import { alertSchema } from './schemas/alert.ts';
 import { barSchema } from './schemas/bar.ts';
 import { dlqRecordSchema } from './schemas/dlq.ts';
@@ -86,6 +87,14 @@ export const TOPIC_CATALOG = {
   processorState: entry({
     name: 'processor.state',
     schema: pipelineSnapshotSchema,
+    key: 'input partition',
+    retention: 'compacted',
+    partitions: 'configured',
+    gzip: true,
+  }),
+  alertsState: entry({
+    name: 'alerts.state',
+    schema: speedLayerSnapshotSchema,
     key: 'input partition',
     retention: 'compacted',
     partitions: 'configured',

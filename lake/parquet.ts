@@ -81,8 +81,9 @@ export function decodeParquet(bytes: Uint8Array, opts: DecodeOptions = {}): Reco
 }
 
 /**
- * Like decodeParquet, reading only the ranges it needs from `source` (footer, then the chosen row groups' column
- * chunks): see lake/ranged-object.ts.
+ * Like decodeParquet, reading only the ranges it needs from `source` (footer, then the chosen row groups' chunks of
+ * the chosen columns): see lake/ranged-object.ts. Chosen columns the file lacks (it predates them) are left out,
+ * for the caller to read as null.
  */
 export async function decodeParquetRanges(source: RangedObject, opts: DecodeOptions = {}): Promise<RecordBatch[]> {
   let file: wasm.ParquetFile;
@@ -95,7 +96,8 @@ export async function decodeParquetRanges(source: RangedObject, opts: DecodeOpti
     });
   }
   try {
-    const table = await file.read({ rowGroups: opts.rowGroups, columns: opts.columns, batchSize: 64 * 1024 });
+    const columns = opts.columns && columnsInFile(file, opts.columns);
+    const table = await file.read({ rowGroups: opts.rowGroups, columns, batchSize: 64 * 1024 });
     try {
       return tableFromIPC(table.intoIPCStream()).batches;
     } finally {
@@ -103,6 +105,22 @@ export async function decodeParquetRanges(source: RangedObject, opts: DecodeOpti
     }
   } finally {
     freeQuietly(file);
+  }
+}
+
+function columnsInFile(file: wasm.ParquetFile, wanted: readonly string[]): string[] {
+  const schema = file.schema();
+  try {
+    return wanted.filter((name) => {
+      try {
+        return schema.indexOf(name) >= 0;
+      } catch {
+        // parquet-wasm throws for a name the schema lacks rather than returning -1.
+        return false;
+      }
+    });
+  } finally {
+    freeQuietly(schema);
   }
 }
 

@@ -15,7 +15,7 @@ import { decodeParquetRanges } from './parquet.ts';
 import { RangedObject, type RangedReadStats } from './ranged-object.ts';
 import type { Storage } from './storage/storage.ts';
 import { dedupe, sortOrder } from './order.ts';
-import type { TableDef } from './tables.ts';
+import { fromColumns, type TableDef } from './tables.ts';
 
 /**
  * Reading one snapshot of a table by event-time range and symbols. Pruning happens three times before any
@@ -31,6 +31,31 @@ export interface ScanFilter {
   symbols?: readonly string[];
   /** Read this snapshot instead of the latest (time travel while it is retained). */
   seq?: number;
+  /**
+   * Decode only these columns (and fetch only their column chunks); the time, symbol and dedupe columns are read
+   * anyway, for filtering and dedupe. Default: every column of the table.
+   */
+  columns?: readonly string[];
+}
+
+/** The columns a scan decodes: the projection plus the ones filtering and dedupe need, in table order. */
+export function scanSpecs(def: TableDef, f: ScanFilter): TableDef['columns'] {
+  if (!f.columns) return def.columns;
+  const known = new Set(def.columns.map((c) => c.name));
+  const unknown = f.columns.filter((c) => !known.has(c));
+  if (unknown.length) {
+    throw new TickLakeError('INPUT_INVALID', `table ${def.name} has no column ${unknown.join(', ')}`, {
+      details: { table: def.name, columns: unknown },
+    });
+  }
+  const wanted = new Set([
+    ...f.columns,
+    def.timeColumn,
+    def.symbolColumn,
+    ...def.dedupeKey,
+    ...(def.keepMax ? [def.keepMax] : []),
+  ]);
+  return def.columns.filter((c) => wanted.has(c.name));
 }
 
 export interface ScanPlan {
@@ -127,7 +152,8 @@ function filterRows(def: TableDef, cols: Columns, f: ScanFilter): Columns {
 
 /** Matching rows as Arrow record batches in the table's current schema, file by file. */
 export async function* scan(storage: Storage, def: TableDef, f: ScanFilter = {}): AsyncGenerator<RecordBatch> {
-  for await (const cols of scanColumns(storage, def, f)) yield toRecordBatch(def.columns, cols, rowCount(cols));
+  const specs = scanSpecs(def, f);
+  for await (const cols of scanColumns(storage, def, f)) yield toRecordBatch(specs, cols, rowCount(cols));
 }
 
 /**
@@ -140,13 +166,15 @@ export async function* scanColumns(
   f: ScanFilter = {},
   stats?: RangedReadStats,
 ): AsyncGenerator<Columns> {
+  const specs = scanSpecs(def, f);
   const plan = await planScan(storage, def.name, f);
-  for (const { entry, rowGroups } of plan.files) yield* readFile(storage, def, entry, rowGroups, f, stats);
+  for (const { entry, rowGroups } of plan.files) yield* readFile(storage, def, specs, entry, rowGroups, f, stats);
 }
 
 async function* readFile(
   storage: Storage,
   def: TableDef,
+  specs: TableDef['columns'],
   entry: FileEntry,
   rowGroups: number[],
   f: ScanFilter,
@@ -159,13 +187,14 @@ async function* readFile(
     });
   }
   const all = rowGroups.length === entry.rowGroups.length ? undefined : rowGroups;
-  const batches = await decodeParquetRanges(source, { rowGroups: all });
+  const columns = specs === def.columns ? undefined : specs.map((c) => c.name);
+  const batches = await decodeParquetRanges(source, { rowGroups: all, columns });
   if (stats) {
     stats.requests += source.stats.requests;
     stats.bytes += source.stats.bytes;
   }
   for (const batch of batches) {
-    const cols = filterRows(def, fromRecordBatch(def.columns, batch), f);
+    const cols = filterRows(def, fromRecordBatch(specs, batch), f);
     if (rowCount(cols) > 0) yield cols;
   }
 }
@@ -177,6 +206,16 @@ async function* readFile(
  * (symbol, event time, key).
  */
 export async function* scanLatest(storage: Storage, def: TableDef, f: ScanFilter = {}): AsyncGenerator<Columns> {
+  for await (const { cols } of scanLatestPartitions(storage, def, f)) yield cols;
+}
+
+/** scanLatest with the partition (`dt=…/hour=…`) each block of rows comes from. */
+export async function* scanLatestPartitions(
+  storage: Storage,
+  def: TableDef,
+  f: ScanFilter = {},
+): AsyncGenerator<{ partition: string; seq: number; cols: Columns }> {
+  const specs = scanSpecs(def, f);
   const plan = await planScan(storage, def.name, f);
   const byPartition = new Map<string, ScanPlan['files']>();
   for (const file of plan.files) {
@@ -184,15 +223,31 @@ export async function* scanLatest(storage: Storage, def: TableDef, f: ScanFilter
     list.push(file);
     byPartition.set(file.entry.partition, list);
   }
-  for (const [, files] of [...byPartition].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const [partition, files] of [...byPartition].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const parts: Columns[] = [];
     for (const { entry, rowGroups } of files) {
-      for await (const cols of readFile(storage, def, entry, rowGroups, f)) parts.push(cols);
+      for await (const cols of readFile(storage, def, specs, entry, rowGroups, f)) parts.push(cols);
     }
     if (!parts.length) continue;
-    const cols = concatColumns(parts, def.columns);
+    const cols = concatColumns(parts, specs);
     const keep = dedupe(def, cols, sortOrder(def, cols, rowCount(cols)));
-    if (keep.length) yield gather(cols, keep);
+    if (keep.length) yield { partition, seq: plan.seq!, cols: gather(cols, keep) };
+  }
+}
+
+/**
+ * The batch path's typed read: the rows compaction would keep (scanLatest, one per dedupe key), mapped back to the
+ * core's types by the table's one declaration (fromColumns), a partition at a time. Whole rows only: a
+ * projection would leave required fields out, so this takes no `columns` (scanColumns does).
+ */
+export async function* readRows<Row>(
+  storage: Storage,
+  def: TableDef<Row>,
+  f: Omit<ScanFilter, 'columns'> = {},
+): AsyncGenerator<{ partition: string; seq: number; rows: Row[] }> {
+  const { columns: _ignored, ...whole } = f as ScanFilter;
+  for await (const { partition, seq, cols } of scanLatestPartitions(storage, def as TableDef, whole)) {
+    yield { partition, seq, rows: fromColumns(def, cols) };
   }
 }
 
@@ -260,7 +315,7 @@ export async function* lakeCat(
   f: ScanFilter & { limit?: number; all?: boolean } = {},
 ): AsyncGenerator<string> {
   let left = f.limit ?? Infinity;
-  const names = def.columns.map((c) => c.name);
+  const names = scanSpecs(def, f).map((c) => c.name);
   for await (const cols of f.all ? scanColumns(storage, def, f) : scanLatest(storage, def, f)) {
     const n = rowCount(cols);
     for (let i = 0; i < n && left > 0; i++, left--) {

@@ -1,31 +1,47 @@
 import { z } from 'zod';
 import { TickLakeError } from '../core/errors.ts';
-import type { Alert } from '../core/schemas/alert.ts';
-import type { Bar } from '../core/schemas/bar.ts';
-import type { EnrichedTick } from '../core/schemas/enriched.ts';
-import type { Tick } from '../core/schemas/tick.ts';
+import { ALERT_SCHEMA_VERSION, type Alert } from '../core/schemas/alert.ts';
+import { BAR_SCHEMA_VERSION, type Bar } from '../core/schemas/bar.ts';
+import { ENRICHED_SCHEMA_VERSION, type EnrichedTick } from '../core/schemas/enriched.ts';
+import { TICK_SCHEMA_VERSION, type Tick } from '../core/schemas/tick.ts';
 import type { CellValue, ColumnKind, ColumnSpec, Columns } from './columns.ts';
 
 /**
- * The lake's tables, one declaration each: columns (with the row -> column mapping), the event-time column
- * that picks the dt=/hour= partition, the dedupe key compaction keeps one row per, and a schema version.
+ * The lake's tables, one declaration each: columns (each naming the core type's field it stores, so rows -> columns
+ * and columns -> rows both derive from it), the event-time column that picks the dt=/hour= partition, the dedupe
+ * key compaction keeps one row per, and a schema version.
  *
  * Column names are snake_case so the Parquet files load into BigQuery and SQL engines as they are.
  * Evolution: a new version may only append nullable columns (`since` = the version that added them); older
  * files then read those columns as null. Anything else (drop, rename, retype, reorder, tighten nullability)
  * is rejected by checkEvolution.
  */
-export interface ColumnDef<Row> extends ColumnSpec {
+
+/** The fields of a row type, of every member of a union (a trade's `price` and a quote's `bid`); any for unknown. */
+export type FieldOf<Row> = unknown extends Row ? string : Row extends unknown ? Extract<keyof Row, string> : never;
+
+// _Row only types the declarations (col() below checks field names against it); the stored def is plain strings,
+// so a TableDef<Tick> is usable where a TableDef<unknown> is expected.
+export interface ColumnDef<_Row = unknown> extends ColumnSpec {
   /** Table version that added the column; columns added after version 1 must be nullable. */
   since: number;
-  // Method syntax on purpose: a TableDef<Tick> must be usable where a TableDef<unknown> is expected.
-  get(row: Row): CellValue | undefined;
+  /** The row's field this column stores. */
+  field: string;
+  /**
+   * A field only one side of a discriminated union has (a trade's `price`): stored for rows whose `when.field` is
+   * `when.is`, null for the others, and read back only onto rows of that side.
+   */
+  when?: { field: string; is: string };
+  /** The field is optional in the core type (zod `.optional()`): a null cell reads back as no field, not null. */
+  optional?: boolean;
 }
 
 export interface TableDef<Row = unknown> {
   name: string;
   version: number;
   columns: readonly ColumnDef<Row>[];
+  /** Fields every row carries with a fixed value and the lake does not store (message schema versions). */
+  fixed?: Readonly<Record<string, string | number>>;
   /** TIMESTAMP column partitioned on (UTC dt/hour) and sorted by after the symbol. */
   timeColumn: string;
   symbolColumn: string;
@@ -47,32 +63,43 @@ export const storedSchemaSchema = z.object({
 });
 export type StoredSchema = z.infer<typeof storedSchemaSchema>;
 
-const col = <Row>(
-  name: string,
-  kind: ColumnKind,
-  get: (row: Row) => CellValue | undefined,
-  opts: { nullable?: boolean; since?: number } = {},
-): ColumnDef<Row> => ({ name, kind, nullable: opts.nullable ?? false, since: opts.since ?? 1, get });
+interface ColOpts<Row> {
+  nullable?: boolean;
+  since?: number;
+  optional?: boolean;
+  when?: { field: FieldOf<Row>; is: string };
+}
 
-const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+const col = <Row>(name: string, kind: ColumnKind, field: FieldOf<Row>, opts: ColOpts<Row> = {}): ColumnDef<Row> => ({
+  name,
+  kind,
+  nullable: opts.nullable ?? (opts.optional === true || opts.when !== undefined),
+  since: opts.since ?? 1,
+  field,
+  ...(opts.when ? { when: opts.when } : {}),
+  ...(opts.optional ? { optional: true } : {}),
+});
 
-function tickColumns<R extends Tick>(): ColumnDef<R>[] {
+function tickColumns(): ColumnDef<Tick>[] {
+  type R = Tick;
+  const trade: ColOpts<R> = { when: { field: 'type', is: 'trade' } };
+  const quote: ColOpts<R> = { when: { field: 'type', is: 'quote' } };
   return [
-    col<R>('id', 'string', (t) => t.id),
-    col<R>('source', 'dict', (t) => t.source),
-    col<R>('symbol', 'dict', (t) => t.symbol),
-    col<R>('seq', 'i64', (t) => t.seq),
-    col<R>('type', 'dict', (t) => t.type),
-    col<R>('ts', 'ts', (t) => t.ts),
-    col<R>('recv_ts', 'ts', (t) => t.recvTs),
-    col<R>('exchange', 'dict', (t) => t.exchange ?? null, { nullable: true }),
-    col<R>('conditions', 'strlist', (t) => t.conditions ?? null, { nullable: true }),
-    col<R>('price', 'f64', (t) => (t.type === 'trade' ? t.price : null), { nullable: true }),
-    col<R>('size', 'f64', (t) => (t.type === 'trade' ? t.size : null), { nullable: true }),
-    col<R>('bid', 'f64', (t) => (t.type === 'quote' ? t.bid : null), { nullable: true }),
-    col<R>('bid_size', 'f64', (t) => (t.type === 'quote' ? t.bidSize : null), { nullable: true }),
-    col<R>('ask', 'f64', (t) => (t.type === 'quote' ? t.ask : null), { nullable: true }),
-    col<R>('ask_size', 'f64', (t) => (t.type === 'quote' ? t.askSize : null), { nullable: true }),
+    col<R>('id', 'string', 'id'),
+    col<R>('source', 'dict', 'source'),
+    col<R>('symbol', 'dict', 'symbol'),
+    col<R>('seq', 'i64', 'seq'),
+    col<R>('type', 'dict', 'type'),
+    col<R>('ts', 'ts', 'ts'),
+    col<R>('recv_ts', 'ts', 'recvTs'),
+    col<R>('exchange', 'dict', 'exchange', { optional: true }),
+    col<R>('conditions', 'strlist', 'conditions', { optional: true }),
+    col<R>('price', 'f64', 'price', trade),
+    col<R>('size', 'f64', 'size', trade),
+    col<R>('bid', 'f64', 'bid', quote),
+    col<R>('bid_size', 'f64', 'bidSize', quote),
+    col<R>('ask', 'f64', 'ask', quote),
+    col<R>('ask_size', 'f64', 'askSize', quote),
   ];
 }
 
@@ -80,28 +107,32 @@ function tickColumns<R extends Tick>(): ColumnDef<R>[] {
 export const rawTable: TableDef<Tick> = {
   name: 'raw',
   version: 1,
-  columns: tickColumns<Tick>(),
+  columns: tickColumns(),
+  fixed: { v: TICK_SCHEMA_VERSION },
   timeColumn: 'ts',
   symbolColumn: 'symbol',
   dedupeKey: ['id'],
 };
 
+const nullable = { nullable: true };
+
 export const enrichedTable: TableDef<EnrichedTick> = {
   name: 'enriched',
   version: 1,
   columns: [
-    ...tickColumns<EnrichedTick>(),
-    col<EnrichedTick>('name', 'string', (t) => t.name, { nullable: true }),
-    col<EnrichedTick>('sector', 'dict', (t) => t.sector, { nullable: true }),
-    col<EnrichedTick>('currency', 'dict', (t) => t.currency, { nullable: true }),
-    col<EnrichedTick>('listing_exchange', 'dict', (t) => t.listingExchange, { nullable: true }),
-    col<EnrichedTick>('mid', 'f64', (t) => num(t.mid), { nullable: true }),
-    col<EnrichedTick>('spread_bps', 'f64', (t) => num(t.spreadBps), { nullable: true }),
-    col<EnrichedTick>('log_return', 'f64', (t) => num(t.logReturn), { nullable: true }),
-    col<EnrichedTick>('session_vwap', 'f64', (t) => num(t.sessionVwap), { nullable: true }),
-    col<EnrichedTick>('ewma_vol', 'f64', (t) => num(t.ewmaVol), { nullable: true }),
-    col<EnrichedTick>('processed_ts', 'ts', (t) => t.processedTs),
+    ...tickColumns(),
+    col<EnrichedTick>('name', 'string', 'name', nullable),
+    col<EnrichedTick>('sector', 'dict', 'sector', nullable),
+    col<EnrichedTick>('currency', 'dict', 'currency', nullable),
+    col<EnrichedTick>('listing_exchange', 'dict', 'listingExchange', nullable),
+    col<EnrichedTick>('mid', 'f64', 'mid', nullable),
+    col<EnrichedTick>('spread_bps', 'f64', 'spreadBps', nullable),
+    col<EnrichedTick>('log_return', 'f64', 'logReturn', nullable),
+    col<EnrichedTick>('session_vwap', 'f64', 'sessionVwap', nullable),
+    col<EnrichedTick>('ewma_vol', 'f64', 'ewmaVol', nullable),
+    col<EnrichedTick>('processed_ts', 'ts', 'processedTs'),
   ],
+  fixed: { v: TICK_SCHEMA_VERSION, ev: ENRICHED_SCHEMA_VERSION },
   timeColumn: 'ts',
   symbolColumn: 'symbol',
   dedupeKey: ['id'],
@@ -112,20 +143,21 @@ export const barsTable: TableDef<Bar> = {
   name: 'bars',
   version: 1,
   columns: [
-    col<Bar>('symbol', 'dict', (b) => b.symbol),
-    col<Bar>('window_start', 'ts', (b) => b.windowStart),
-    col<Bar>('window_end', 'ts', (b) => b.windowEnd),
-    col<Bar>('open', 'f64', (b) => b.open),
-    col<Bar>('high', 'f64', (b) => b.high),
-    col<Bar>('low', 'f64', (b) => b.low),
-    col<Bar>('close', 'f64', (b) => b.close),
-    col<Bar>('volume', 'f64', (b) => b.volume),
-    col<Bar>('vwap', 'f64', (b) => b.vwap),
-    col<Bar>('trades', 'i64', (b) => b.trades),
-    col<Bar>('first_ts', 'ts', (b) => b.firstTs),
-    col<Bar>('last_ts', 'ts', (b) => b.lastTs),
-    col<Bar>('revision', 'i32', (b) => b.revision),
+    col<Bar>('symbol', 'dict', 'symbol'),
+    col<Bar>('window_start', 'ts', 'windowStart'),
+    col<Bar>('window_end', 'ts', 'windowEnd'),
+    col<Bar>('open', 'f64', 'open'),
+    col<Bar>('high', 'f64', 'high'),
+    col<Bar>('low', 'f64', 'low'),
+    col<Bar>('close', 'f64', 'close'),
+    col<Bar>('volume', 'f64', 'volume'),
+    col<Bar>('vwap', 'f64', 'vwap'),
+    col<Bar>('trades', 'i64', 'trades'),
+    col<Bar>('first_ts', 'ts', 'firstTs'),
+    col<Bar>('last_ts', 'ts', 'lastTs'),
+    col<Bar>('revision', 'i32', 'revision'),
   ],
+  fixed: { v: BAR_SCHEMA_VERSION },
   timeColumn: 'window_start',
   symbolColumn: 'symbol',
   dedupeKey: ['symbol', 'window_start'],
@@ -134,19 +166,22 @@ export const barsTable: TableDef<Bar> = {
 
 export const alertsTable: TableDef<Alert> = {
   name: 'alerts',
-  version: 1,
+  version: 2,
   columns: [
-    col<Alert>('id', 'string', (a) => a.id),
-    col<Alert>('rule', 'dict', (a) => a.rule),
-    col<Alert>('symbol', 'dict', (a) => a.symbol),
-    col<Alert>('severity', 'dict', (a) => a.severity),
-    col<Alert>('ts', 'ts', (a) => a.ts),
-    col<Alert>('window_start', 'ts', (a) => a.windowStart),
-    col<Alert>('value', 'f64', (a) => a.value),
-    col<Alert>('threshold', 'f64', (a) => a.threshold),
-    col<Alert>('message', 'string', (a) => a.message),
-    col<Alert>('emitted_ts', 'ts', (a) => a.emittedTs),
+    col<Alert>('id', 'string', 'id'),
+    col<Alert>('rule', 'dict', 'rule'),
+    col<Alert>('symbol', 'dict', 'symbol'),
+    col<Alert>('severity', 'dict', 'severity'),
+    col<Alert>('ts', 'ts', 'ts'),
+    col<Alert>('window_start', 'ts', 'windowStart'),
+    col<Alert>('value', 'f64', 'value'),
+    col<Alert>('threshold', 'f64', 'threshold'),
+    col<Alert>('message', 'string', 'message'),
+    col<Alert>('emitted_ts', 'ts', 'emittedTs'),
+    col<Alert>('source', 'dict', 'source', { optional: true, since: 2 }),
+    col<Alert>('model_version', 'dict', 'modelVersion', { optional: true, since: 2 }),
   ],
+  fixed: { v: ALERT_SCHEMA_VERSION },
   timeColumn: 'ts',
   symbolColumn: 'symbol',
   dedupeKey: ['id'],
@@ -204,6 +239,13 @@ export function validateTableDef(def: TableDef): void {
   }
 }
 
+/** The cell a row has for a column: its field, or null when absent or on the other side of a `when`. */
+export function cellOf(c: ColumnDef, row: unknown): CellValue {
+  const r = row as Record<string, unknown>;
+  if (c.when && r[c.when.field] !== c.when.is) return null;
+  return (r[c.field] ?? null) as CellValue;
+}
+
 function cellProblem(c: ColumnSpec, v: CellValue | undefined): string | null {
   if (v === null || v === undefined) return c.nullable ? null : `${c.name} is required`;
   switch (c.kind) {
@@ -224,7 +266,7 @@ export function rowProblem<Row>(def: TableDef<Row>, row: Row): string | null {
   for (const c of def.columns) {
     let v: CellValue | undefined;
     try {
-      v = c.get(row);
+      v = cellOf(c, row);
     } catch {
       return `${c.name} cannot be read from the row`;
     }
@@ -251,7 +293,7 @@ export function toColumns<Row>(def: TableDef<Row>, rows: readonly Row[]): Column
     const values: CellValue[] = new Array(rows.length);
     const valid = VALID[c.kind];
     for (let i = 0; i < rows.length; i++) {
-      const v = c.get(rows[i]!) ?? null;
+      const v = cellOf(c, rows[i]);
       // The fast check first; the descriptive one only to word the error.
       if (v === null ? !c.nullable : !valid(v)) {
         throw new TickLakeError('INPUT_INVALID', `table ${def.name}: row ${i}: ${cellProblem(c, v) ?? 'invalid'}`, {
@@ -261,6 +303,35 @@ export function toColumns<Row>(def: TableDef<Row>, rows: readonly Row[]): Column
       values[i] = v;
     }
     out[c.name] = values;
+  }
+  return out;
+}
+
+/**
+ * Columns -> rows, the inverse of toColumns through the same declaration: each column's cell onto its field (a null
+ * cell onto a nullable field as null, an optional one not at all, a side-specific one only on its side's rows),
+ * plus the table's fixed fields. Columns the table declares but `cols` lacks (a projection) are left out.
+ * The rows are the core's types as far as the lake's rows were valid when written (the sink validates them).
+ */
+export function fromColumns<Row>(def: TableDef<Row>, cols: Columns): Row[] {
+  const d = def as TableDef;
+  const plan = d.columns
+    .filter((c) => cols[c.name] !== undefined)
+    .map((c) => {
+      const side = c.when ? d.columns.find((o) => o.field === c.when!.field) : undefined;
+      return { c, values: cols[c.name]!, side: side ? cols[side.name] : undefined };
+    });
+  const n = plan.length ? plan[0]!.values.length : 0;
+  const out: Row[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const row: Record<string, unknown> = { ...d.fixed };
+    for (const { c, values, side } of plan) {
+      if (c.when && side?.[i] !== c.when.is) continue;
+      const v = values[i] ?? null;
+      if (v === null && c.optional) continue;
+      row[c.field] = v;
+    }
+    out[i] = row as Row;
   }
   return out;
 }

@@ -26,6 +26,11 @@ export function heartbeatValue(source: string, ts: number): string {
 
 /** The heartbeat's event time, or undefined if the value isn't a well-formed heartbeat (about one a second). */
 export function parseHeartbeat(value: Buffer | null): number | undefined {
+  return decodeHeartbeat(value)?.ts;
+}
+
+/** The whole heartbeat (source and event time), for consumers that judge sources (the stale-feed rule). */
+export function decodeHeartbeat(value: Buffer | null): Heartbeat | undefined {
   if (!value || value.length > 512) return undefined;
   let raw: unknown;
   try {
@@ -34,5 +39,5 @@ export function parseHeartbeat(value: Buffer | null): number | undefined {
     return undefined;
   }
   const hb = heartbeatSchema.safeParse(raw);
-  return hb.success ? hb.data.ts : undefined;
+  return hb.success ? hb.data : undefined;
 }

@@ -36,6 +36,7 @@ export function shiftedStackProfile(offset: number, stateDir: string): ConfigInp
       processPort: 9465 + offset,
       sinkPort: 9466 + offset,
       ingestPort: 9467 + offset,
+      alertsPort: 9468 + offset,
     },
     dashboard: { port: 3000 + offset },
   };

@@ -22,9 +22,9 @@ export interface PartitionState {
 }
 
 export interface PartitionStateFactory<S extends PartitionState> {
-  create(nextOffset: string): S;
+  create(partition: number, nextOffset: string): S;
   /** From a checkpoint as read back (unknown JSON): parse it by its schema, throw if it doesn't fit. */
-  restore(snapshot: unknown): S;
+  restore(partition: number, snapshot: unknown): S;
   /** Re-applies an input record already committed before: state changes, outputs are dropped. */
   replay(state: S, message: KafkaMessage): void;
 }
@@ -86,9 +86,9 @@ export class CheckpointedPartitions<S extends PartitionState> {
           details: { topic: this.opts.stateTopic, partition, offset: ref.o },
         });
       }
-      state = factory.restore(snapshot);
+      state = factory.restore(partition, snapshot);
     } else {
-      state = factory.create(firstOffset);
+      state = factory.create(partition, firstOffset);
     }
     const replayed = await readPartitionRange(
       kafka,

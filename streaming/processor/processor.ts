@@ -76,8 +76,8 @@ export class StreamProcessor {
       log: opts.log,
       metrics: this.metrics,
       factory: {
-        create: (nextOffset) => PartitionPipeline.create(this.pipelineOptions, nextOffset),
-        restore: (snapshot) => PartitionPipeline.restore(this.pipelineOptions, snapshot),
+        create: (_partition, nextOffset) => PartitionPipeline.create(this.pipelineOptions, nextOffset),
+        restore: (_partition, snapshot) => PartitionPipeline.restore(this.pipelineOptions, snapshot),
         replay: (pipeline, m) => pipeline.process(rawRecord(m), this.opts.reference.symbols, 0, emptyOutputs()),
       },
     });

@@ -21,6 +21,8 @@ describe('layer lint rules', () => {
     ['core/validate.ts', "import x from 'prom-client';"],
     ['core/validate.ts', "import x from '@duckdb/node-api';"],
     ['core/schemas/tick.ts', "import x from 'ws';"],
+    ['core/alerts/engine.ts', "import x from 'yaml';"],
+    ['core/alerts/rules.ts', "import x from '../../infra/alerts/rules-file.ts';"],
     ['core/validate.ts', "import x from '../infra/logger.ts';"],
     ['core/validate.ts', "import x from '../lake/tables.ts';"],
     ['core/schemas/tick.ts', "import x from '../../streaming/topics.ts';"],

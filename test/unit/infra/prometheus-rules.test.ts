@@ -59,6 +59,7 @@ describe('Prometheus loads the rules', () => {
         { targets: ['127.0.0.1:9465'], labels: { role: 'process' } },
         { targets: ['127.0.0.1:9466'], labels: { role: 'sink' } },
         { targets: ['127.0.0.1:9467'], labels: { role: 'ingest' } },
+        { targets: ['127.0.0.1:9468'], labels: { role: 'alerts' } },
       ]);
     } finally {
       rmSync(home, { recursive: true, force: true });

@@ -24,8 +24,11 @@ const range = (start: number, end: number): SourceRange => ({
 const v2: TableDef = {
   ...rawTable,
   version: 2,
-  columns: [...rawTable.columns, { name: 'venue', kind: 'dict', nullable: true, since: 2, get: () => 'X' }],
+  columns: [...rawTable.columns, { name: 'venue', kind: 'dict', nullable: true, since: 2, field: 'venue' }],
 };
+
+/** Rows of the v2 writer: the new column's field set. */
+const withVenue = (ticks: object[]) => ticks.map((t) => ({ ...t, venue: 'X' }));
 
 describe('compaction with DuckDB', () => {
   let cleanup = async () => {};
@@ -44,7 +47,7 @@ describe('compaction with DuckDB', () => {
   it('brings files of an older schema version into the current one, missing columns as null', async () => {
     const { storage, writer, dir } = await lake();
     await writer.commit(rawTable, await writer.writeFile(rawTable, makeTicks(300), range(0, 299)));
-    await writer.commit(v2, await writer.writeFile(v2, makeTicks(300, { seq0: 300 }), range(300, 599)));
+    await writer.commit(v2, await writer.writeFile(v2, withVenue(makeTicks(300, { seq0: 300 })), range(300, 599)));
     expect(await compactPartition(storage, v2, P)).toMatchObject({ status: 'committed', rowsOut: 600 });
     const rows = concatColumns(await collect(scanColumns(storage, v2)), v2.columns);
     const venueOf = new Map(rows.id!.map((id, i) => [id, rows.venue![i]]));

@@ -33,7 +33,7 @@ const column = (name: string, kind: ColumnDef<unknown>['kind'], nullable: boolea
   kind,
   nullable,
   since: 1,
-  get: () => null,
+  field: name,
 });
 
 /** A table whose sort and keep columns may be null, to pin down null ordering too. */

@@ -28,6 +28,11 @@ function fieldOf(s: z.ZodType): Field {
     return { kind: [...values].every((v) => typeof v === 'string') ? 'string' : 'other', optional: false };
   }
   if (def.type === 'array' && fieldOf(def.element!).kind === 'string') return { kind: 'strings', optional: false };
+  if (def.type === 'union') {
+    // A union of one kind (an alert's symbol: a symbol or '*') is that kind.
+    const kinds = new Set((def as unknown as { options: z.ZodType[] }).options.map((o) => fieldOf(o).kind));
+    if (kinds.size === 1) return { kind: [...kinds][0]!, optional: false };
+  }
   return { kind: 'other', optional: false };
 }
 

@@ -157,10 +157,17 @@ describe('reader', () => {
         version: 2,
         columns: [
           ...rawTable.columns,
-          { name: 'venue', kind: 'dict' as const, nullable: true, since: 2, get: () => 'X' },
+          { name: 'venue', kind: 'dict' as const, nullable: true, since: 2, field: 'venue' },
         ],
       };
-      await lake.commit(v2, await lake.writeFile(v2, makeTicks(10, { seq0: 10 }), range(0, 10, 19)));
+      await lake.commit(
+        v2,
+        await lake.writeFile(
+          v2,
+          makeTicks(10, { seq0: 10 }).map((t) => ({ ...t, venue: 'X' })),
+          range(0, 10, 19),
+        ),
+      );
       expect((await lakeStats(s, 'raw')).schemaVersion).toBe(2);
       const venues = (await collect(scanColumns(s, v2))).flatMap((cols) => cols.venue!);
       expect(venues.filter((v) => v === null)).toHaveLength(10);
