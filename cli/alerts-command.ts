@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { kafkaClient } from '../infra/clients.ts';
+import { processHealth } from '../infra/health.ts';
 import { loadRulesFile, rulesFilePath } from '../infra/alerts/rules-file.ts';
 import { watchRulesFile } from '../infra/alerts/rules-watcher.ts';
 import { createLogger } from '../infra/logger.ts';
@@ -8,6 +9,7 @@ import { initProcessMetrics } from '../infra/metrics.ts';
 import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { loadShippedReference } from '../infra/reference-file.ts';
 import { AlertProcessor } from '../streaming/alerts/alert-processor.ts';
+import { startLagMonitor } from '../streaming/kafka/consumer-lag.ts';
 import { ReferenceCache } from '../streaming/reference-cache.ts';
 import { ensureTopics, topicName } from '../streaming/topics.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
@@ -35,8 +37,9 @@ Examples:
       const file = o.rules ?? rulesFilePath(config);
       const { rules } = loadRulesFile(file);
       const registry = initProcessMetrics('alerts');
-      let serving = false;
-      const metrics = await startRoleMetricsServer(registry, config, 'alerts', () => serving);
+      // Ready once it consumes, until asked to stop, while Kafka has not failed past health.unreachableAfterMs.
+      const health = processHealth(config, 'alerts', registry);
+      const metrics = await startRoleMetricsServer(registry, config, 'alerts', health);
       const kafka = kafkaClient(config, `ticklake-${instanceId}`);
       await ensureTopics(kafka, config);
       const partitions = await partitionCount(kafka, topicName(config, 'raw'));
@@ -58,12 +61,21 @@ Examples:
       });
       const watcher = watchRulesFile({ file, apply: (next) => processor.setRules(next), log });
       await processor.start();
-      serving = true;
+      const lag = startLagMonitor({
+        kafka,
+        consumers: [{ groupId: config.alerts.groupId, topic: topicName(config, 'raw') }],
+        registry,
+        intervalMs: config.metrics.lagIntervalMs,
+        kafkaHealth: health.dependency('kafka'),
+        log,
+      });
+      health.markStarted();
       progressLine(
         `[alerts] ${instanceId} evaluating ${rules.length} rules from ${file} on ${topicName(config, 'raw')} → ${topicName(config, 'alerts')}`,
       );
       await stopRequested;
-      serving = false;
+      health.markStopping();
+      await lag.stop();
       watcher.close();
       await processor.stop();
       await reference.stop();

@@ -6,6 +6,7 @@ import { TickLakeError } from '../core/errors.ts';
 import { createLogger } from '../infra/logger.ts';
 import { initProcessMetrics } from '../infra/metrics.ts';
 import { kafkaClient } from '../infra/clients.ts';
+import { processHealth } from '../infra/health.ts';
 import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { runIngest } from '../streaming/ingest.ts';
 import { SOURCE_NAMES, SOURCES } from '../streaming/sources/index.ts';
@@ -104,13 +105,14 @@ export function registerIngestCommand(program: Command): void {
       const created = factory(options);
       const log = createLogger({ component: 'ingest', source: flags.source }, config.log.level);
       const registry = initProcessMetrics('ingest');
-      // Unhealthy once asked to stop; the process ends with the source.
-      const metrics = await startRoleMetricsServer(registry, config, 'ingest', () => !abort.signal.aborted).catch(
-        async (err: unknown) => {
-          await created.source.close();
-          throw err;
-        },
-      );
+      // Ready once producing, until asked to stop (the process ends with the source), while Kafka has not been
+      // failing past health.unreachableAfterMs.
+      const health = processHealth(config, 'ingest', registry);
+      abort.signal.addEventListener('abort', () => health.markStopping());
+      const metrics = await startRoleMetricsServer(registry, config, 'ingest', health).catch(async (err: unknown) => {
+        await created.source.close();
+        throw err;
+      });
       progressLine(`[ingest] ${flags.source} -> ${config.kafka.brokers.join(',')}`);
       try {
         const result = await runIngest({
@@ -122,6 +124,8 @@ export function registerIngestCommand(program: Command): void {
           registry,
           signal: abort.signal,
           finalWatermark: flags.finalWatermark,
+          kafkaHealth: health.dependency('kafka'),
+          onProducing: () => health.markStarted(),
         });
         progressLine(
           `[ingest] done: ${result.records} records in ${result.seconds.toFixed(1)}s (${Math.round(result.records / Math.max(result.seconds, 0.001))}/s)`,

@@ -4,7 +4,9 @@ import { createLogger } from '../infra/logger.ts';
 import { initProcessMetrics } from '../infra/metrics.ts';
 import { loadShippedReference } from '../infra/reference-file.ts';
 import { kafkaClient } from '../infra/clients.ts';
+import { processHealth } from '../infra/health.ts';
 import { startRoleMetricsServer } from '../infra/metrics-server.ts';
+import { startLagMonitor } from '../streaming/kafka/consumer-lag.ts';
 import { StreamProcessor } from '../streaming/processor/processor.ts';
 import { ReferenceCache } from '../streaming/reference-cache.ts';
 import { ensureTopics, topicName } from '../streaming/topics.ts';
@@ -22,9 +24,10 @@ export function registerProcessCommand(program: Command): void {
       const log = createLogger({ component: 'processor', instance: instanceId }, config.log.level);
       // First, before any connection: a taken port then stops the process with nothing to clean up.
       const registry = initProcessMetrics('processor');
-      // Healthy from the moment it consumes until it is asked to stop (a consumer that gives up exits the process).
-      let serving = false;
-      const metrics = await startRoleMetricsServer(registry, config, 'process', () => serving);
+      // Ready from the moment it consumes until it is asked to stop (a consumer that gives up exits the process),
+      // while Kafka has not been failing past health.unreachableAfterMs.
+      const health = processHealth(config, 'process', registry);
+      const metrics = await startRoleMetricsServer(registry, config, 'process', health);
       const kafka = kafkaClient(config, `ticklake-${instanceId}`);
       await ensureTopics(kafka, config);
       const reference = new ReferenceCache(kafka, topicName(config, 'referenceSymbols'), loadShippedReference(), log);
@@ -42,12 +45,21 @@ export function registerProcessCommand(program: Command): void {
         },
       });
       await processor.start();
-      serving = true;
+      const lag = startLagMonitor({
+        kafka,
+        consumers: [{ groupId: config.processor.groupId, topic: topicName(config, 'raw') }],
+        registry,
+        intervalMs: config.metrics.lagIntervalMs,
+        kafkaHealth: health.dependency('kafka'),
+        log,
+      });
+      health.markStarted();
       progressLine(
         `[process] ${instanceId} consuming ${topicName(config, 'raw')} as group ${config.processor.groupId}`,
       );
       await stopRequested;
-      serving = false;
+      health.markStopping();
+      await lag.stop();
       await processor.stop();
       await reference.stop();
       metrics.close();

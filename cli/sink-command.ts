@@ -2,10 +2,13 @@ import type { Command } from 'commander';
 import { createLogger } from '../infra/logger.ts';
 import { initProcessMetrics } from '../infra/metrics.ts';
 import { kafkaClient, lakeStorage } from '../infra/clients.ts';
+import { processHealth, watchedStorage } from '../infra/health.ts';
 import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { EncoderPool } from '../streaming/sink/encoder-pool.ts';
-import { LakeSink } from '../streaming/sink/sink.ts';
-import { ensureTopics } from '../streaming/topics.ts';
+import { LakeSink, sinkGroupId } from '../streaming/sink/sink.ts';
+import { SINK_TABLES } from '../streaming/sink/tables.ts';
+import { startLagMonitor } from '../streaming/kafka/consumer-lag.ts';
+import { ensureTopics, topicName } from '../streaming/topics.ts';
 import { configFrom, progressLine, shutdownSignal, tableName } from './shared.ts';
 
 export function registerSinkCommand(program: Command): void {
@@ -20,12 +23,13 @@ export function registerSinkCommand(program: Command): void {
       const log = createLogger({ component: 'sink' }, config.log.level);
       // First, before any connection: a taken port then stops the process with nothing to clean up.
       const registry = initProcessMetrics('sink');
-      // Healthy from the moment every table consumes until it is asked to stop (a sink that gives up exits).
-      let serving = false;
-      const metrics = await startRoleMetricsServer(registry, config, 'sink', () => serving);
+      // Ready from the moment every table consumes until it is asked to stop (a sink that gives up exits), and
+      // while neither Kafka nor S3 has been failing past health.unreachableAfterMs.
+      const health = processHealth(config, 'sink', registry);
+      const metrics = await startRoleMetricsServer(registry, config, 'sink', health);
       const kafka = kafkaClient(config, `ticklake-sink`);
       await ensureTopics(kafka, config);
-      const storage = lakeStorage(config);
+      const storage = watchedStorage(lakeStorage(config), health.dependency('s3'));
       // One set of encoder threads for all the tables this process lands.
       const encoders = new EncoderPool(config.sink.encoderThreads);
       const sinks = tables.map(
@@ -48,11 +52,23 @@ export function registerSinkCommand(program: Command): void {
           }),
       );
       await Promise.all(sinks.map((s) => s.start()));
-      serving = true;
+      const lag = startLagMonitor({
+        kafka,
+        consumers: tables.map((t) => ({
+          groupId: sinkGroupId(config, t),
+          topic: topicName(config, SINK_TABLES[t].topic),
+        })),
+        registry,
+        intervalMs: config.metrics.lagIntervalMs,
+        kafkaHealth: health.dependency('kafka'),
+        log,
+      });
+      health.markStarted();
       for (const table of tables)
         progressLine(`[sink] ${table} -> s3://${config.s3.bucket}/${config.s3.lakePrefix}${table}/`);
       await stopRequested;
-      serving = false;
+      health.markStopping();
+      await lag.stop();
       await Promise.all(sinks.map((s) => s.stop()));
       await encoders.close();
       metrics.close();

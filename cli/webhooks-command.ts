@@ -4,6 +4,7 @@ import { isSecretFormat } from '../core/webhooks/endpoint.ts';
 import { kafkaClient } from '../infra/clients.ts';
 import { createLogger } from '../infra/logger.ts';
 import { initProcessMetrics } from '../infra/metrics.ts';
+import { processHealth } from '../infra/health.ts';
 import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { ensureTopics, topicName } from '../streaming/topics.ts';
 import { WebhookDispatcher, dispatcherSettings } from '../streaming/webhooks/dispatcher.ts';
@@ -45,8 +46,9 @@ export function registerWebhooksCommand(program: Command): void {
       if (!config.webhooks.endpoints.length) {
         log.warn('no webhook endpoints configured (webhooks.endpoints): alerts are consumed and not delivered');
       }
-      let serving = false;
-      const metrics = await startRoleMetricsServer(registry, config, 'webhooks', () => serving);
+      // Ready once it consumes, until asked to stop.
+      const health = processHealth(config, 'webhooks', registry);
+      const metrics = await startRoleMetricsServer(registry, config, 'webhooks', health);
       await ensureTopics(kafka, config);
       const { resumed } = await dispatcher.start();
       const consumer = new AlertConsumer(kafka, config, dispatcher, log, (err) => {
@@ -54,13 +56,13 @@ export function registerWebhooksCommand(program: Command): void {
         process.exit(1);
       });
       await consumer.start();
-      serving = true;
+      health.markStarted();
       progressLine(
         `[webhooks] delivering ${topicName(config, 'alerts')} to ${dispatcher.endpointNames().join(', ') || 'no endpoint'}` +
           ` as group ${consumer.groupId}; ${resumed} unfinished deliveries resumed`,
       );
       await stopRequested;
-      serving = false;
+      health.markStopping();
       await consumer.stop();
       await dispatcher.stop();
       await store.close();

@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
+import { lakeStorage, warehouseDeps } from '../infra/clients.ts';
+import { processHealth, startProbe } from '../infra/health.ts';
+import { createLogger } from '../infra/logger.ts';
 import { initProcessMetrics } from '../infra/metrics.ts';
 import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { createWorker } from '../infra/temporal/worker.ts';
+import { startFreshnessMonitor } from '../infra/warehouse-freshness.ts';
+import { Warehouse } from '../warehouse/warehouse.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 
 export function registerWorkerCommand(program: Command): void {
@@ -11,16 +16,38 @@ export function registerWorkerCommand(program: Command): void {
     .action(async (_o, cmd: Command) => {
       const stopRequested = shutdownSignal();
       const config = configFrom(cmd);
-      const { worker, close } = await createWorker(config);
-      const metrics = await startRoleMetricsServer(
-        initProcessMetrics('worker'),
-        config,
-        'worker',
-        () => worker.getState() === 'RUNNING',
+      const log = createLogger({ component: 'worker' }, config.log.level);
+      const registry = initProcessMetrics('worker');
+      const health = processHealth(config, 'worker', registry);
+      const { worker, connection, close } = await createWorker(config, registry);
+      health.addCheck('worker', () => {
+        const state = worker.getState();
+        return state === 'RUNNING' ? undefined : `worker is ${state}`;
+      });
+      const metrics = await startRoleMetricsServer(registry, config, 'worker', health);
+      // The SDK retries its polls silently while the server is away: ask the server itself, regularly.
+      const stopProbe = startProbe(health.dependency('temporal'), config.health.probeIntervalMs, () =>
+        connection.workflowService.getSystemInfo({}),
       );
-      void stopRequested.then(() => worker.shutdown());
+      const storage = lakeStorage(config);
+      const freshness = startFreshnessMonitor({
+        warehouse: new Warehouse(warehouseDeps(config, storage)),
+        storage,
+        registry,
+        intervalMs: config.metrics.freshnessIntervalMs,
+        log,
+      });
+      void stopRequested.then(() => {
+        health.markStopping();
+        worker.shutdown();
+      });
       progressLine(`[worker] polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}`);
-      await worker.run();
+      const running = worker.run();
+      health.markStarted();
+      await running;
+      stopProbe();
+      freshness.stop();
+      storage.client.destroy();
       await close();
       metrics.close();
       progressLine('[worker] stopped');

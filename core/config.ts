@@ -229,6 +229,18 @@ export const configSchema = z.object({
       webhooksPort: port.default(9469),
       // Loopback by default; containers set 0.0.0.0 so Prometheus can reach them.
       host: z.string().default('127.0.0.1'),
+      /** How often processors and sinks read their group's committed offsets and the high watermarks (lag). */
+      lagIntervalMs: z.coerce.number().int().positive().default(10_000),
+      /** How often the worker reads the load ledger for warehouse freshness. */
+      freshnessIntervalMs: z.coerce.number().int().positive().default(60_000),
+    })
+    .prefault({}),
+  health: z
+    .object({
+      /** A dependency (Kafka, S3, Temporal) failing for longer than this makes /healthz and /readyz answer 503. */
+      unreachableAfterMs: z.coerce.number().int().positive().default(30_000),
+      /** How often the worker asks Temporal whether it is there (the SDK retries its polls silently). */
+      probeIntervalMs: z.coerce.number().int().positive().default(5_000),
     })
     .prefault({}),
   alerts: z

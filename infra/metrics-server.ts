@@ -1,7 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { envNameFor, type Config } from '../core/config.ts';
 import { TickLakeError } from '../core/errors.ts';
+import type { Health } from './health.ts';
 
 /** The process roles that serve /metrics, each on its own port by default. */
 export type MetricsRole = 'worker' | 'process' | 'sink' | 'ingest' | 'alerts' | 'webhooks';
@@ -15,19 +16,26 @@ export function metricsPortFor(config: Config, role: MetricsRole): { port: numbe
 }
 
 /**
- * /metrics for Prometheus and /healthz for orchestrators (docker-compose healthchecks, the demo). `healthy`
- * lets the process say when it is not fit to serve (e.g. lost its Kafka connection).
+ * /metrics for Prometheus; /healthz and /readyz for orchestrators (docker-compose healthchecks, the demo, a
+ * Kubernetes readiness probe): 200 only when every check of `health` passes, else 503, with a JSON body naming
+ * each check, whether it passes and since when. /livez (a liveness probe) is 200 until the process is asked to
+ * stop: a process whose Kafka is down is not ready, but restarting it would not bring Kafka back.
  */
 export async function startMetricsServer(
   registry: Registry,
   port: number,
-  healthy: () => boolean = () => true,
+  health?: Health,
   host = '127.0.0.1',
   /** The setting that chose `port`, named when the port is taken. */
   setting?: string,
 ): Promise<Server> {
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(`${JSON.stringify(body)}\n`);
+  };
   const server = createServer((req, res) => {
-    if (req.url === '/metrics') {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
       registry
         .metrics()
         .then((body) => {
@@ -38,10 +46,12 @@ export async function startMetricsServer(
           res.writeHead(500);
           res.end(err.message);
         });
-    } else if (req.url === '/healthz') {
-      const ok = healthy();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(ok ? 'ok\n' : 'unhealthy\n');
+    } else if (path === '/healthz' || path === '/readyz') {
+      const report = health?.report() ?? { status: 'ok', checks: [] };
+      json(res, report.status === 'ok' ? 200 : 503, report);
+    } else if (path === '/livez') {
+      const live = !health?.stopping;
+      json(res, live ? 200 : 503, { status: live ? 'ok' : 'stopping' });
     } else {
       res.writeHead(404);
       res.end();
@@ -68,8 +78,8 @@ export function startRoleMetricsServer(
   registry: Registry,
   config: Config,
   role: MetricsRole,
-  healthy: () => boolean = () => true,
+  health?: Health,
 ): Promise<Server> {
   const { port, setting } = metricsPortFor(config, role);
-  return startMetricsServer(registry, port, healthy, config.metrics.host, setting);
+  return startMetricsServer(registry, port, health, config.metrics.host, setting);
 }

@@ -1,5 +1,6 @@
 import type { Kafka } from 'kafkajs';
-import type { Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { DependencySignal } from '../infra/health.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../infra/logger.ts';
 import { BAR_INTERVAL_US } from '../core/schemas/bar.ts';
@@ -20,6 +21,35 @@ export interface IngestOptions {
   heartbeatIntervalMs?: number;
   /** On a bounded source's end, push every partition's watermark past all windows so every bar is final. */
   finalWatermark?: boolean;
+  /** Told of every send's outcome (see TickProducer). */
+  kafkaHealth?: DependencySignal;
+  /** Called once the producer is connected and records may flow. */
+  onProducing?: () => void;
+}
+
+/** Ingest's own metrics, by source: what arrives, and when it last did (the "source silent" alert). */
+function createIngestMetrics(registry?: Registry) {
+  const registers = registry ? [registry] : [];
+  return {
+    records: new Counter({
+      name: 'ticklake_ingest_records_total',
+      help: 'Records read from the source and accepted for ticks.raw, by source',
+      labelNames: ['source'],
+      registers,
+    }),
+    lastRecord: new Gauge({
+      name: 'ticklake_ingest_last_record_timestamp_seconds',
+      help: 'Wall-clock time the source last delivered a record',
+      labelNames: ['source'],
+      registers,
+    }),
+    lastEvent: new Gauge({
+      name: 'ticklake_ingest_max_event_timestamp_seconds',
+      help: 'Latest event time (tick ts) the source delivered',
+      labelNames: ['source'],
+      registers,
+    }),
+  };
 }
 
 export interface IngestResult {
@@ -35,6 +65,16 @@ function eventTimeOf(value: string | Buffer): number | undefined {
   const text = typeof value === 'string' ? value.slice(0, 400) : value.subarray(0, 400).toString('utf8');
   const m = TS_FIELD.exec(text);
   return m ? Number(m[1]) : undefined;
+}
+
+const ingestByRegistry = new WeakMap<Registry, ReturnType<typeof createIngestMetrics>>();
+
+/** One metric set per registry (a test may run several ingests into one). */
+export function ingestMetrics(registry?: Registry): ReturnType<typeof createIngestMetrics> {
+  if (!registry) return createIngestMetrics();
+  let m = ingestByRegistry.get(registry);
+  if (!m) ingestByRegistry.set(registry, (m = createIngestMetrics(registry)));
+  return m;
 }
 
 /** `ticklake ingest`: one source into `ticks.raw`, with reference data first and heartbeats throughout. */
@@ -57,8 +97,12 @@ export async function runIngest(opts: IngestOptions): Promise<IngestResult> {
     ...config.producer,
     log,
     registry: opts.registry,
+    kafkaHealth: opts.kafkaHealth,
   });
   await producer.connect();
+  opts.onProducing?.();
+  const metrics = ingestMetrics(opts.registry);
+  const labels = { source: opts.sourceName };
   let records = 0;
   let maxTs: number | null = null;
   let lastHeartbeat = Date.now();
@@ -71,6 +115,9 @@ export async function runIngest(opts: IngestOptions): Promise<IngestResult> {
       const last = batch[batch.length - 1];
       const ts = last ? eventTimeOf(last.value) : undefined;
       if (ts !== undefined && (maxTs === null || ts > maxTs)) maxTs = ts;
+      metrics.records.inc(labels, batch.length);
+      metrics.lastRecord.set(labels, Date.now() / 1000);
+      if (maxTs !== null) metrics.lastEvent.set(labels, maxTs / 1e6);
       if (maxTs !== null && Date.now() - lastHeartbeat >= interval) {
         await producer.sendHeartbeats(maxTs, opts.sourceName, partitions);
         lastHeartbeat = Date.now();

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { DependencySignal } from '../infra/health.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { SourceRecord } from './sources/source.ts';
 import { HEARTBEAT_KEY, heartbeatValue } from '../core/schemas/heartbeat.ts';
@@ -16,6 +17,8 @@ export interface TickProducerOptions {
   registry?: Registry;
   /** Upper bound of the retry backoff while Kafka is unreachable. */
   maxBackoffMs?: number;
+  /** Told of every send's outcome: how the process's health learns Kafka is unreachable. */
+  kafkaHealth?: DependencySignal;
 }
 
 interface Buffered {
@@ -144,6 +147,7 @@ export class TickProducer {
           messages: batch,
         });
         end();
+        this.opts.kafkaHealth?.ok();
         this.buffer.splice(0, batch.length);
         let bytes = 0;
         for (const m of batch) bytes += typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
@@ -157,6 +161,7 @@ export class TickProducer {
         if (this.buffer.length === 0) this.flushWaiters.splice(0).forEach((w) => w.resolve());
       } catch (err) {
         this.metrics.errors.inc();
+        this.opts.kafkaHealth?.failed(err);
         if (!this.lastError)
           this.opts.log.warn('send failed, retrying with backoff', { error: (err as Error).message });
         this.lastError = err as Error;

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Registry } from 'prom-client';
 import { createActivities } from '../../activities/index.ts';
 import type { Config } from '../../core/config.ts';
 import { closeDuckDb } from '../../lake/duckdb.ts';
@@ -7,6 +8,7 @@ import { failpoint, failpointOrStall } from '../../streaming/sink/failpoints.ts'
 import { compactionDuckDb } from '../clients.ts';
 import { bigqueryClient, kafkaClient, lakeStorage, s3Client, warehouseDeps } from '../clients.ts';
 import { withTemporalFailures } from './failures.ts';
+import { metricsWorkerOptions } from './metrics.ts';
 import { ensureSearchAttributes } from './search-attributes.ts';
 
 const WORKFLOWS = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -25,7 +27,11 @@ function quietRuntime(level: Config['temporal']['logLevel']): void {
   }
 }
 
-export async function createWorker(config: Config): Promise<{ worker: Worker; close: () => Promise<void> }> {
+/** With `registry`, workflow runs and activity attempts are counted into it (infra/temporal/metrics.ts). */
+export async function createWorker(
+  config: Config,
+  registry?: Registry,
+): Promise<{ worker: Worker; connection: NativeConnection; close: () => Promise<void> }> {
   quietRuntime(config.temporal.logLevel);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   await ensureSearchAttributes(connection, config.temporal.namespace);
@@ -37,6 +43,7 @@ export async function createWorker(config: Config): Promise<{ worker: Worker; cl
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: WORKFLOWS,
+    ...(registry ? metricsWorkerOptions(registry) : {}),
     activities: withTemporalFailures(
       createActivities({
         kafka: kafkaClient(config, 'ticklake-worker'),
@@ -56,6 +63,7 @@ export async function createWorker(config: Config): Promise<{ worker: Worker; cl
   });
   return {
     worker,
+    connection,
     close: async () => {
       s3.destroy();
       storage.client.destroy();

@@ -17,7 +17,7 @@ import { ExactlyOnceLoop, type BatchOutput, type InputMessage } from '../kafka/e
 import { CheckpointedPartitions } from '../kafka/checkpointed-partitions.ts';
 import type { ReferenceCache } from '../reference-cache.ts';
 import { topicName } from '../topics.ts';
-import { createProcessorMetrics } from './metrics.ts';
+import { createProcessorMetrics, observeCommitted } from './metrics.ts';
 import { outputMessages } from './outputs.ts';
 
 /**
@@ -127,7 +127,7 @@ export class StreamProcessor {
       }
       pipeline.process(record, reference, processedTs, out);
     }
-    return this.outputsOf(partition, out, messages.length);
+    return this.outputsOf(partition, out, messages);
   }
 
   /** The loud signals: a new unknown symbol, and a window in which much of the input was dead-lettered. */
@@ -164,7 +164,8 @@ export class StreamProcessor {
   }
 
   /** The batch's outputs, with the checkpoint part (a new checkpoint at most every `snapshotIntervalMs`). */
-  private outputsOf(partition: number, out: PipelineOutputs, records: number): BatchOutput {
+  private outputsOf(partition: number, out: PipelineOutputs, messages: readonly InputMessage[]): BatchOutput {
+    const records = messages.length;
     const checkpoint = this.states.checkpoint(partition);
     return {
       topicMessages: outputMessages(out, this.topics, partition, nowUs()),
@@ -174,7 +175,7 @@ export class StreamProcessor {
         this.metrics.out.inc({ kind: 'enriched' }, out.enriched.length);
         this.metrics.out.inc({ kind: 'bars' }, out.bars.length);
         this.metrics.out.inc({ kind: 'late' }, out.late.length);
-        this.metrics.late.inc(out.late.length);
+        observeCommitted(this.metrics, messages, out, nowUs());
         this.metrics.duplicates.inc(out.duplicates);
         for (const r of out.rejected) this.metrics.dlq.inc({ reason: r.reason });
         this.metrics.records.inc(records);

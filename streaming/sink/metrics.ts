@@ -10,8 +10,22 @@ function createSinkMetrics(registry?: Registry) {
     bytes: new Counter({ name: 'ticklake_sink_bytes_total', help: 'Parquet bytes committed', labelNames, registers }),
     dlq: new Counter({
       name: 'ticklake_sink_dlq_total',
-      help: 'Records that did not fit the table',
+      help: 'Records that did not fit the table, by reason',
+      labelNames: ['table', 'reason'],
+      registers,
+    }),
+    commit: new Histogram({
+      name: 'ticklake_sink_commit_seconds',
+      help: 'Manifest commit time per flush (after the files are uploaded)',
       labelNames,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    landed: new Histogram({
+      name: 'ticklake_sink_landed_latency_seconds',
+      help: 'From the newest event time (ts) in a committed file to its manifest commit: the end-to-end delay into the lake',
+      labelNames,
+      buckets: [0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 900, 3600],
       registers,
     }),
     retries: new Counter({

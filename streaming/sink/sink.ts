@@ -44,6 +44,11 @@ export interface SinkOptions {
   onFatal?: (err: Error) => void;
 }
 
+/** The sink's consumer group: progress lives in the manifest, the group's offsets are for lag monitoring. */
+export function sinkGroupId(config: Config, table: TableName): string {
+  return `${config.topics.prefix}${config.sink.groupPrefix}-${table}`;
+}
+
 export class LakeSink {
   private readonly table: SinkTable;
   private readonly topic: string;
@@ -69,7 +74,7 @@ export class LakeSink {
   constructor(private readonly opts: SinkOptions) {
     this.table = SINK_TABLES[opts.table];
     this.topic = topicName(opts.config, this.table.topic);
-    this.groupId = `${opts.config.topics.prefix}${opts.config.sink.groupPrefix}-${opts.table}`;
+    this.groupId = sinkGroupId(opts.config, opts.table);
     this.consumer = opts.kafka.consumer({
       groupId: this.groupId,
       readUncommitted: false,
@@ -326,7 +331,9 @@ export class LakeSink {
       });
     }
     const t2 = performance.now();
+    const endCommit = this.metrics.commit.startTimer(this.metrics.labels);
     const result = await this.writer.commit(this.table.def, entries, { ranges });
+    endCommit();
     failpoint('after-manifest');
     const rows = encoded.reduce((n, e) => n + e.rows, 0);
     this.opts.log.debug('flushed', {
@@ -356,7 +363,9 @@ export class LakeSink {
         this.metrics.labels,
         entries.reduce((n, e) => n + e.bytes, 0),
       );
+      const landedUs = nowUs();
+      for (const e of entries) this.metrics.landed.observe(this.metrics.labels, Math.max(0, landedUs - e.maxTs) / 1e6);
     }
-    this.metrics.dlq.inc(this.metrics.labels, rejects.length);
+    for (const r of rejects) this.metrics.dlq.inc({ ...this.metrics.labels, reason: r.reason });
   }
 }

@@ -1,20 +1,39 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Config } from '../../../core/config.ts';
 import { METRICS_ROLES, metricsPortFor } from '../../metrics-server.ts';
 import { httpOk } from '../health.ts';
 import type { StackService } from '../service.ts';
 
-/** Scrape targets: Temporal's own metrics and every ticklake process's /metrics (one port per process kind). */
+/** The alerting rules (and their promtool tests) live beside the compose config's: one file for both. */
+export const ALERT_RULES_FILE = fileURLToPath(new URL('../../prometheus/alerts.yml', import.meta.url));
+
+/**
+ * Scrape targets: Temporal's own metrics and every ticklake process's /metrics (one port per role, labelled with
+ * its role, so `up == 0` says which process is down), and ticklake's alerting rules (copied beside the config).
+ */
 export function prometheusConfig(config: Config): string {
   const s = config.stack;
-  const ports = METRICS_ROLES.map((role) => metricsPortFor(config, role).port);
-  const app = [...new Set(ports)].map((p) => `'127.0.0.1:${p}'`).join(', ');
+  const byPort = new Map<number, string[]>();
+  for (const role of METRICS_ROLES) {
+    const { port } = metricsPortFor(config, role);
+    byPort.set(port, [...(byPort.get(port) ?? []), role]);
+  }
+  // One port for every role (metrics.port) cannot tell roles apart: the target then has no role label.
+  const targets = [...byPort]
+    .map(([port, roles]) => {
+      const labels = roles.length === 1 ? `\n        labels: { role: ${roles[0]} }` : '';
+      return `      - targets: ['127.0.0.1:${port}']${labels}`;
+    })
+    .join('\n');
   return `# Written by \`ticklake stack up\`; edits are overwritten.
 global:
   scrape_interval: 5s
   evaluation_interval: 5s
+rule_files:
+  - alerts.yml
 scrape_configs:
   - job_name: prometheus
     static_configs:
@@ -24,7 +43,7 @@ scrape_configs:
       - targets: ['127.0.0.1:${s.temporalMetricsPort}']
   - job_name: ticklake
     static_configs:
-      - targets: [${app}]
+${targets}
 `;
 }
 
@@ -51,6 +70,7 @@ export const prometheusService: StackService = {
     mkdirSync(join(home, 'data'), { recursive: true });
     const file = join(home, 'prometheus.yml');
     writeFileSync(file, prometheusConfig(ctx.config));
+    copyFileSync(ALERT_RULES_FILE, join(home, 'alerts.yml'));
     return {
       command: findBinary() ?? 'prometheus',
       args: [
