@@ -245,7 +245,10 @@ describe('readRows keeps what compaction keeps', () => {
     expect(before).toHaveLength(400);
     expect(new Set(before.map((r) => r.id)).size).toBe(400);
 
-    expect(await compactPartition({ storage: t.storage, duckdb }, rawTable, P)).toMatchObject({ status: 'committed', rowsOut: 400 });
+    expect(await compactPartition({ storage: t.storage, duckdb }, rawTable, P)).toMatchObject({
+      status: 'committed',
+      rowsOut: 400,
+    });
     const compacted = (await collect(scanColumns(t.storage, rawTable))).flatMap((c) => fromColumns(rawTable, c));
     // Same rows in the same order: readRows sorts as compaction writes.
     expect(before).toStrictEqual(compacted);
@@ -281,7 +284,10 @@ describe('readRows keeps what compaction keeps', () => {
     for (const b of before) expect(b).toStrictEqual(expected.get(`${b.symbol}@${b.windowStart}`));
     expect(before.filter((b) => b.revision === 2)).toHaveLength(20);
 
-    expect(await compactPartition({ storage: t.storage, duckdb }, barsTable, P)).toMatchObject({ status: 'committed', rowsOut: 60 });
+    expect(await compactPartition({ storage: t.storage, duckdb }, barsTable, P)).toMatchObject({
+      status: 'committed',
+      rowsOut: 60,
+    });
     const compacted = (await collect(scanColumns(t.storage, barsTable))).flatMap((c) => fromColumns(barsTable, c));
     expect(before).toStrictEqual(compacted);
   });
