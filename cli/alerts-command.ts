@@ -11,6 +11,9 @@ import { loadShippedReference } from '../infra/reference-file.ts';
 import { AlertProcessor } from '../streaming/alerts/alert-processor.ts';
 import { startLagMonitor } from '../streaming/kafka/consumer-lag.ts';
 import { ReferenceCache } from '../streaming/reference-cache.ts';
+import { dispatcherSettings, WebhookDispatcher } from '../streaming/webhooks/dispatcher.ts';
+import { createWebhookMetrics } from '../streaming/webhooks/metrics.ts';
+import { KafkaDeliveryStore } from '../streaming/webhooks/state-store.ts';
 import { ensureTopics, topicName } from '../streaming/topics.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 
@@ -41,7 +44,19 @@ Examples:
       const health = processHealth(config, 'alerts', registry);
       const metrics = await startRoleMetricsServer(registry, config, 'alerts', health);
       const kafka = kafkaClient(config, `ticklake-${instanceId}`);
+      const store = new KafkaDeliveryStore(kafka, config, log);
+      // Built before anything connects: a refused endpoint (allowlist, http beyond loopback, secret) stops us here.
+      const dispatcher =
+        config.alerts.deliverWebhooks && config.webhooks.endpoints.length > 0
+          ? new WebhookDispatcher({
+              settings: dispatcherSettings(config),
+              store,
+              metrics: createWebhookMetrics(registry),
+              log,
+            })
+          : undefined;
       await ensureTopics(kafka, config);
+      const resumed = (await dispatcher?.start())?.resumed ?? 0;
       const partitions = await partitionCount(kafka, topicName(config, 'raw'));
       const reference = new ReferenceCache(kafka, topicName(config, 'referenceSymbols'), loadShippedReference(), log);
       await reference.start();
@@ -54,6 +69,7 @@ Examples:
         registry,
         instanceId,
         partitions,
+        deliver: dispatcher && ((alerts) => dispatcher.submit(alerts)),
         onFatal: (err) => {
           log.error('consumer stopped for good; exiting so a supervisor restarts us', { error: err.message });
           process.exit(1);
@@ -71,13 +87,18 @@ Examples:
       });
       health.markStarted();
       progressLine(
-        `[alerts] ${instanceId} evaluating ${rules.length} rules from ${file} on ${topicName(config, 'raw')} → ${topicName(config, 'alerts')}`,
+        `[alerts] ${instanceId} evaluating ${rules.length} rules from ${file} on ${topicName(config, 'raw')} → ${topicName(config, 'alerts')}` +
+          (dispatcher
+            ? `; delivering to ${dispatcher.endpointNames().join(', ')} (${resumed} unfinished deliveries resumed)`
+            : '; no webhook delivery here (alerts.deliverWebhooks off or no webhooks.endpoints)'),
       );
       await stopRequested;
       health.markStopping();
       await lag.stop();
       watcher.close();
       await processor.stop();
+      await dispatcher?.stop();
+      await store.close();
       await reference.stop();
       metrics.close();
       progressLine('[alerts] stopped');

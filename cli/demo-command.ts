@@ -7,6 +7,7 @@ import { lakeStorage, temporalClient, warehouseDeps } from '../infra/clients.ts'
 import { stackDown, stackUp } from '../infra/stack/stack.ts';
 import { applySchedules } from '../infra/temporal/schedules.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { newSecret } from '../streaming/webhooks/sign.ts';
 import { demoPipeline, type PipelineProcess } from './pipeline.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 import { formatStatus } from './stack-command.ts';
@@ -86,7 +87,8 @@ export function registerDemoCommand(program: Command): void {
           setTimeout(() => !stopping && launch(proc), 2000);
         });
       };
-      for (const proc of demoPipeline(config)) launch(proc);
+      const pipeline = demoPipeline(config, newSecret());
+      for (const proc of pipeline) launch(proc);
 
       const urls = Object.assign({}, ...statuses.filter((s) => s.state === 'healthy').map((s) => s.urls)) as Record<
         string,
@@ -98,13 +100,14 @@ export function registerDemoCommand(program: Command): void {
             .map(([k, v]) => `  ${k.padEnd(12)} ${v}`)
             .join('\n') +
           `\nLabels of injected anomalies: ${join(config.stack.stateDir, 'demo', 'labels.ndjson')}` +
+          `\nAlerts arrive as signed webhooks at the demo's receiver on 127.0.0.1:${config.webhooks.receiverPort} ([webhook-receiver] lines below).` +
           '\nPress Ctrl-C to stop.\n',
       );
 
       const why = await finished;
       progressLine(`[demo] stopping: ${why}`);
       // Stop in reverse start order: the source first, so downstream stages drain what it sent.
-      for (const proc of [...demoPipeline(config)].reverse()) {
+      for (const proc of [...pipeline].reverse()) {
         const child = children.get(proc.name);
         if (!child) continue;
         await new Promise<void>((resolve) => {

@@ -32,6 +32,7 @@ export function pipelineStages(instance: string, ingestArgs: string[] = LIVE_SYN
     { name: 'worker', args: ['worker'] },
     { name: 'process', args: ['process', '--instance', instance] },
     { name: 'sink', args: ['sink', '--table', 'raw,enriched,bars,alerts'] },
+    { name: 'alerts', args: ['alerts', '--instance', instance] },
     { name: 'ingest', args: ingestArgs },
   ];
 }
@@ -53,6 +54,20 @@ export function demoIngestArgs(config: Config): string[] {
   ];
 }
 
-export function demoPipeline(config: Config): PipelineProcess[] {
-  return pipelineStages('demo-0', demoIngestArgs(config));
+/**
+ * The demo's stages, plus a `webhook-receiver` on loopback that the alerts process delivers to, both given the same
+ * fresh secret (`secret`, a whsec_ value made per demo run) through the environment, never a file.
+ */
+export function demoPipeline(config: Config, secret: string): PipelineProcess[] {
+  const env = { TICKLAKE_WEBHOOK_SECRET: secret };
+  const endpoint = {
+    name: 'demo-receiver',
+    url: `http://127.0.0.1:${config.webhooks.receiverPort}/`,
+    secretEnv: 'TICKLAKE_WEBHOOK_SECRET',
+  };
+  const stages = pipelineStages('demo-0', demoIngestArgs(config));
+  const alerts = stages.findIndex((s) => s.name === 'alerts');
+  stages[alerts] = { ...stages[alerts]!, env: { ...env, TICKLAKE_WEBHOOKS_ENDPOINTS: JSON.stringify([endpoint]) } };
+  stages.splice(alerts, 0, { name: 'webhook-receiver', args: ['webhook-receiver'], env });
+  return stages;
 }

@@ -251,6 +251,11 @@ export const configSchema = z.object({
       groupId: z.string().min(1).default('ticklake-alerts'),
       /** Like processor.snapshotIntervalMs, for the speed layer's state (alerts.state). */
       snapshotIntervalMs: z.coerce.number().int().positive().default(10_000),
+      /**
+       * Deliver webhooks from inside `ticklake alerts` (webhooks.endpoints, docs/WEBHOOKS.md), each batch's alerts as
+       * soon as they are evaluated: the low-latency path. Off: run `ticklake webhooks` on the alerts topic instead.
+       */
+      deliverWebhooks: bool.default(true),
     })
     .prefault({}),
   webhooks: z

@@ -24,9 +24,11 @@ import { createAlertMetrics } from './metrics.ts';
  * State (pipeline + rules) is checkpointed to `alerts.state` like the processor's, so a restart or a rebalance
  * resumes with the same windows, baselines and cooldowns.
  *
- * `onAlerts`, when given, sees each batch's alerts as soon as they are evaluated, before the transaction commits:
- * the low-latency path to webhooks. A batch whose transaction aborts is evaluated again and gives the same alerts
- * with the same ids, so what was handed on early is handed on again, never lost (at least once, by id).
+ * `deliver`, when given (the embedded WebhookDispatcher's `submit`), gets each batch's alerts as soon as they are
+ * evaluated, and the batch commits only once it has resolved (the deliveries durably recorded): the low-latency path
+ * to webhooks, without the hop through the `alerts` topic (docs/DECISIONS.md §25). A batch whose transaction aborts is
+ * evaluated again and gives the same alerts with the same ids, hence the same `webhook-id`s: delivered at least
+ * once, deduplicable by the receiver, never skipped.
  */
 export interface AlertProcessorOptions {
   config: Config;
@@ -39,8 +41,8 @@ export interface AlertProcessorOptions {
   scorers?: Readonly<Record<string, ModelScorer>>;
   /** The input topic's partition count: each source's silence is judged by one partition's engine. */
   partitions: number;
-  /** Each batch's alerts, as soon as they are evaluated (before the commit); see the class comment. */
-  onAlerts?: (alerts: readonly Alert[]) => void;
+  /** Each batch's alerts as soon as they are evaluated; the batch commits once this resolves (class comment). */
+  deliver?: (alerts: readonly Alert[]) => Promise<void>;
   onFatal?: (err: Error) => void;
 }
 
@@ -145,9 +147,9 @@ export class AlertProcessor {
     const processedTs = nowUs();
     for (const m of messages) state.apply(rawRecord(m), this.opts.reference.symbols, processedTs, alerts, out);
     if (alerts.length) {
-      this.opts.onAlerts?.(alerts);
       const now = nowUs();
       for (const a of alerts) this.metrics.evaluationLag.observe(Math.max(0, now - a.ts) / 1e6);
+      await this.opts.deliver?.(alerts);
     }
     const checkpoint = this.states.checkpoint(partition);
     return {

@@ -129,7 +129,13 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs the same pipeline stages, with the same arguments, as the demo (cli/pipeline.ts)', () => {
-    const byStage: Record<string, string> = { worker: 'worker', process: 'processor', sink: 'sink', ingest: 'ingest' };
+    const byStage: Record<string, string> = {
+      worker: 'worker',
+      process: 'processor',
+      sink: 'sink',
+      alerts: 'alerts',
+      ingest: 'ingest',
+    };
     for (const stage of pipelineStages('compose-0')) {
       const service = services[byStage[stage.name]!];
       expect(service?.command, stage.name).toEqual(stage.args);

@@ -80,7 +80,7 @@ describe('Prometheus loads the rules', () => {
       .find((c) => c.job_name === 'ticklake')!
       .static_configs.map((c) => c.labels?.role)
       .sort();
-    expect(roles).toEqual(['ingest', 'process', 'sink', 'worker']);
+    expect(roles).toEqual(['alerts', 'ingest', 'process', 'sink', 'worker']);
   });
 
   it('in docker-compose: Grafana mounts the dashboards where its provisioning reads them', () => {
