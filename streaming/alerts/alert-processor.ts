@@ -20,7 +20,7 @@ import { createAlertMetrics } from './metrics.ts';
  * processor (validate → dedupe → enrich → bars, core/pipeline.ts) and then the alert rules (core/alerts/), and write
  * the alerts to `alerts` in ONE Kafka transaction per fetched batch with the input offset (the ExactlyOnceLoop), so
  * each alert is in the topic once. It reads the raw stream, not `ticks.enriched`, to skip a hop: an enriched tick is
- * visible to a read_committed reader only after the processor's transaction commits (docs/DECISIONS.md §21).
+ * visible to a read_committed reader only after the processor's transaction commits (docs/DECISIONS.md §25).
  * State (pipeline + rules) is checkpointed to `alerts.state` like the processor's, so a restart or a rebalance
  * resumes with the same windows, baselines and cooldowns.
  *

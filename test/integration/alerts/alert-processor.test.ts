@@ -16,12 +16,16 @@ import { createSyntheticSource } from '../../../streaming/sources/synthetic/sour
 import { topicName } from '../../../streaming/topics.ts';
 import { uniqueName } from '../../support/ids.ts';
 import { deleteTopicsWithPrefix, readTopic, waitForCaughtUp, type ReadMessage } from '../../support/kafka.ts';
-import { waitForGroup } from '../../support/wait.ts';
+import { waitForGroup, waitUntil } from '../../support/wait.ts';
+import { WebhookReceiver } from '../../../streaming/webhooks/receiver.ts';
+import { newSecret, secretKey } from '../../../streaming/webhooks/sign.ts';
 
 /**
- * `ticklake alerts` as people run it: two instances share the partitions of ticks.raw, one is SIGKILLed mid-stream,
- * and the alerts topic must then hold exactly what one uninterrupted evaluation of the same records gives (the
- * pure SpeedLayerPartition per partition, in offset order): every alert once, none lost, none doubled.
+ * `ticklake alerts` as people run it: two instances share the partitions of ticks.raw and deliver webhooks to a
+ * verifying receiver; one is SIGKILLed mid-stream and restarted (as a supervisor would). The alerts topic must then
+ * hold exactly what one uninterrupted evaluation of the same records gives (the pure SpeedLayerPartition per
+ * partition, in offset order): every alert once, none lost, none doubled; and every one of them reaches the
+ * receiver, signed, under the webhook-id its alert id gives.
  */
 const BIN = fileURLToPath(new URL('../../../bin/ticklake.mjs', import.meta.url));
 const prefix = `${uniqueName('alerts')}.`;
@@ -34,15 +38,30 @@ const env = {
   TICKLAKE_ALERTS_SNAPSHOT_INTERVAL_MS: '1000',
   TICKLAKE_LOG_LEVEL: 'warn',
 };
+const secret = newSecret();
+const received = new Map<string, Alert>();
+const receiver = new WebhookReceiver({
+  secrets: [secretKey(secret)],
+  toleranceSec: 300,
+  seenCapacity: 100_000,
+  print: () => {},
+  onAlert: (alert, webhookId) => received.set(webhookId, alert),
+});
 const config = loadConfig({ env, profile: testStackProfile() });
 const kafka = kafkaClient(config, 'alerts-test');
 const children: ChildProcess[] = [];
 const stderrOf = new Map<string, () => string>();
 const readyOf = new Map<string, Promise<void>>();
 
-function startAlerts(instance: string, metricsPort: number): ChildProcess {
+function startAlerts(instance: string, metricsPort: number, receiverPort: number): ChildProcess {
+  const endpoint = { name: 'test', url: `http://127.0.0.1:${receiverPort}/`, secretEnv: 'TEST_WEBHOOK_SECRET' };
   const child = spawn(process.execPath, [BIN, '--profile', 'test', 'alerts', '--instance', instance], {
-    env: { ...env, TICKLAKE_METRICS_PORT: String(metricsPort) },
+    env: {
+      ...env,
+      TICKLAKE_METRICS_PORT: String(metricsPort),
+      TICKLAKE_WEBHOOKS_ENDPOINTS: JSON.stringify([endpoint]),
+      TEST_WEBHOOK_SECRET: secret,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
@@ -97,11 +116,12 @@ const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id 
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await receiver.close();
   await deleteTopicsWithPrefix(kafka, prefix);
 });
 
 describe('ticklake alerts, two instances, one killed mid-stream', () => {
-  it('writes exactly the alerts of one uninterrupted evaluation, each once', async () => {
+  it('writes exactly the alerts of one uninterrupted evaluation, each once, and delivers every one as a signed webhook', async () => {
     const source = createSyntheticSource({
       seed: 41,
       symbols: 16,
@@ -117,8 +137,9 @@ describe('ticklake alerts, two instances, one killed mid-stream', () => {
         duplicate: { count: 40 },
       },
     });
-    const a = startAlerts('a', 29_511);
-    startAlerts('b', 29_512);
+    const receiverPort = await receiver.listen(0, '127.0.0.1');
+    const a = startAlerts('a', 29_511, receiverPort);
+    startAlerts('b', 29_512, receiverPort);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all([readyOf.get('a'), readyOf.get('b')]),
@@ -143,6 +164,8 @@ describe('ticklake alerts, two instances, one killed mid-stream', () => {
     while ((await committed()) < 8_000 && Date.now() < deadline) await sleep(100);
     a.kill('SIGKILL');
     expect(await committed(), `nothing committed; a: ${stderrOf.get('a')?.()}`).toBeGreaterThan(0);
+    // Restarted like a supervisor would: it resumes the deliveries a had recorded and not finished.
+    startAlerts('a', 29_513, receiverPort);
 
     await waitForCaughtUp(kafka, config.alerts.groupId, topicName(config, 'raw'), 180_000);
     const raw = await readTopic(kafka, topicName(config, 'raw'));
@@ -156,5 +179,11 @@ describe('ticklake alerts, two instances, one killed mid-stream', () => {
     // Each alert once: no id twice in the topic, and the set and contents equal the single evaluation's.
     expect(new Set(streamed.map((x) => x.id)).size).toBe(streamed.length);
     expect(streamed.map(withoutEmitted).sort(byId)).toEqual(expected.map(withoutEmitted).sort(byId));
+    // Every alert reached the receiver, verified, as alert_<id>; and nothing it got is not in the topic.
+    const want = new Set(streamed.map((x) => `alert_${x.id}`));
+    await waitUntil(() => [...want].every((id) => received.has(id)), 'every alert delivered', 60_000).catch(() => {});
+    expect([...want].filter((id) => !received.has(id))).toEqual([]);
+    expect([...received.keys()].filter((id) => !want.has(id))).toEqual([]);
+    for (const [id, alert] of received) expect(`alert_${alert.id}`).toBe(id);
   }, 300_000);
 });
