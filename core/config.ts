@@ -274,6 +274,11 @@ export const configSchema = z.object({
         .refine((l) => l.length > 0, 'at least one delay')
         .default([...DEFAULT_RETRY_SCHEDULE_MS]),
       retryJitter: z.coerce.number().min(0).max(1).default(0.2),
+      /**
+       * An alert whose event time is older than this when it is handed to delivery (a backlog after an outage, a
+       * first start over retained history) is dead-lettered as `too_old` instead of sent; 0 = no limit (replays).
+       */
+      maxAlertAgeSec: z.coerce.number().int().nonnegative().default(900),
       /** A receiver's Retry-After is honoured up to this. */
       maxRetryAfterMs: z.coerce.number().int().nonnegative().default(3_600_000),
       /** Per endpoint unless the endpoint sets its own. */

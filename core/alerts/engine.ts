@@ -69,6 +69,12 @@ export function fnv1a(text: string): number {
 }
 
 const STALE_CHECK_INTERVAL_US = 1_000_000;
+/**
+ * A gap this long in a source's own event time (ticks and heartbeats) is an outage of the source: its symbols'
+ * silence is then counted from when it came back, so one source-wide alert speaks for it, not one per symbol.
+ * Heartbeats come about once a second, so a live source never leaves such a gap.
+ */
+const SOURCE_OUTAGE_US = 10_000_000;
 /** Half-life, in ticks, of a symbol's mean gap between ticks (for the stale rule's gapMultiple). */
 const GAP_HALF_LIFE = 50;
 
@@ -91,6 +97,8 @@ export const alertEngineSnapshotSchema = z.object({
   symbols: z.array(z.tuple([z.string(), z.tuple([z.string(), z.number(), z.number().nullable(), z.number().int()])])),
   /** source → last event time seen from it (ticks and heartbeats). */
   sources: z.array(z.tuple([z.string(), z.number()])),
+  /** source → [last event time before its latest outage, when it came back] (SOURCE_OUTAGE_US). */
+  outages: z.array(z.tuple([z.string(), z.tuple([z.number(), z.number()])])).default([]),
   rules: z.array(
     z.object({
       id: z.string(),
@@ -131,6 +139,7 @@ export class AlertEngine {
   private nextCheckUs: number | null = null;
   private readonly symbols = new Map<string, SymbolInfo>();
   private readonly sources = new Map<string, number>();
+  private readonly outages = new Map<string, { from: number; to: number }>();
   private readonly checkUs: number;
   private readonly counters: AlertEngineStats = { fired: {}, suppressed: {}, scorerErrors: {} };
 
@@ -187,6 +196,7 @@ export class AlertEngine {
     const out: Alert[] = [];
     // The watermark moves first, so a symbol that resumes after a silence nobody judged yet is judged on the
     // time it was silent.
+    this.sourceSeen(t.source, t.ts);
     this.advance(t.ts, out);
     this.touchSymbol(t);
     for (const r of this.rules) {
@@ -228,7 +238,7 @@ export class AlertEngine {
 
   /** A heartbeat says its source has reached `ts`: the source is alive, and the partition's time moves on. */
   onHeartbeat(h: Pick<Heartbeat, 'source' | 'ts'>): Alert[] {
-    if (h.ts > (this.sources.get(h.source) ?? Number.NEGATIVE_INFINITY)) this.sources.set(h.source, h.ts);
+    this.sourceSeen(h.source, h.ts);
     return this.advanceWatermark(h.ts);
   }
 
@@ -246,6 +256,7 @@ export class AlertEngine {
       nextCheckUs: this.nextCheckUs,
       symbols: [...this.symbols].map(([s, i]) => [s, [i.source, i.lastTs, i.gapUs, i.gaps]]),
       sources: [...this.sources],
+      outages: [...this.outages].map(([src, o]) => [src, [o.from, o.to]]),
       rules: this.rules.map((r) => ({
         id: r.rule.id,
         cooldown: [...r.cooldown],
@@ -265,6 +276,8 @@ export class AlertEngine {
       this.symbols.set(sym, { source, lastTs, gapUs, gaps });
     this.sources.clear();
     for (const [src, ts] of s.sources) this.sources.set(src, ts);
+    this.outages.clear();
+    for (const [src, [from, to]] of s.outages) this.outages.set(src, { from, to });
     const byId = new Map(s.rules.map((r) => [r.id, r]));
     for (const r of this.rules) {
       const saved = byId.get(r.rule.id);
@@ -285,7 +298,13 @@ export class AlertEngine {
       info.lastTs = t.ts;
       info.source = t.source;
     }
-    if (t.ts > (this.sources.get(t.source) ?? Number.NEGATIVE_INFINITY)) this.sources.set(t.source, t.ts);
+  }
+
+  /** The source has reached `ts`; a jump of SOURCE_OUTAGE_US or more past its last time is recorded as an outage. */
+  private sourceSeen(source: string, ts: number): void {
+    const last = this.sources.get(source);
+    if (last !== undefined && ts - last >= SOURCE_OUTAGE_US) this.outages.set(source, { from: last, to: ts });
+    if (last === undefined || ts > last) this.sources.set(source, ts);
   }
 
   private evalTick(r: RuleRuntime, t: EnrichedTick): Candidate | null {
@@ -326,9 +345,14 @@ export class AlertEngine {
     const silenceUs = rule.silenceSec * 1e6;
     if (rule.scope === 'source') {
       const owns = this.options.ownsSource ?? (() => true);
-      for (const [source, lastTs] of this.sources) {
-        if (!owns(source) || r.state.get(source) === lastTs) continue;
-        const silent = this.wm - lastTs;
+      for (const [source, latest] of this.sources) {
+        if (!owns(source)) continue;
+        // Silent now (other sources move the watermark), or silent until it just came back (its outage).
+        const outage = this.outages.get(source);
+        const lastTs = this.wm - latest >= silenceUs || outage === undefined ? latest : outage.from;
+        const until = lastTs === latest ? this.wm : outage!.to;
+        if (r.state.get(source) === lastTs) continue;
+        const silent = until - lastTs;
         if (silent < silenceUs) continue;
         const c = staleCandidate(`source ${source}`, lastTs, this.wm, silent, silenceUs);
         if (this.fire(r, SOURCE_WIDE_SYMBOL, c, source, null, out, source)) r.state.set(source, lastTs);
@@ -339,7 +363,10 @@ export class AlertEngine {
       if (r.only !== null && !r.only.has(symbol)) continue;
       if (r.state.get(symbol) === info.lastTs) continue;
       const limit = Math.max(silenceUs, rule.gapMultiple * (info.gapUs ?? 0));
-      const silent = this.wm - info.lastTs;
+      // A symbol is silent only while its source is not: after the source's outage, count from its return.
+      const outage = this.outages.get(info.source);
+      const since = outage !== undefined && outage.to > info.lastTs ? outage.to : info.lastTs;
+      const silent = this.wm - since;
       if (silent < limit) continue;
       if (this.fire(r, symbol, staleCandidate(symbol, info.lastTs, this.wm, silent, limit), info.source, null, out)) {
         r.state.set(symbol, info.lastTs);

@@ -37,6 +37,8 @@ export const WEBHOOK_DLQ_REASONS = [
   'endpoint_removed',
   /** A record on `alerts` that is not an alert. */
   'invalid_alert',
+  /** The alert's event time was older than webhooks.maxAlertAgeSec when it came to be delivered (a backlog). */
+  'too_old',
 ] as const;
 export type WebhookDlqReason = (typeof WEBHOOK_DLQ_REASONS)[number];
 

@@ -25,6 +25,8 @@ export interface DispatcherSettings {
   timeoutMs: number;
   concurrency: number;
   breaker: { failureThreshold: number; cooldownMs: number };
+  /** Alerts older than this (event time) at submit are dead-lettered `too_old`; 0 = no limit. */
+  maxAlertAgeMs: number;
 }
 
 export function dispatcherSettings(config: Config): DispatcherSettings {
@@ -36,6 +38,7 @@ export function dispatcherSettings(config: Config): DispatcherSettings {
     timeoutMs: w.timeoutMs,
     concurrency: w.concurrency,
     breaker: { failureThreshold: w.breakerFailures, cooldownMs: w.breakerCooldownMs },
+    maxAlertAgeMs: w.maxAlertAgeSec * 1000,
   };
 }
 
@@ -137,9 +140,29 @@ export class WebhookDispatcher {
   async submit(alerts: readonly Alert[]): Promise<void> {
     if (!this.started) throw new Error('WebhookDispatcher.submit before start');
     const records: DeliveryState[] = [];
+    const tooOld: WebhookDeadLetter[] = [];
     const now = this.now();
+    const maxAge = this.deps.settings.maxAlertAgeMs;
     for (const alert of alerts) {
       const webhookId = webhookIdFor(alert);
+      const ageMs = now - alert.ts / 1000;
+      if (maxAge > 0 && ageMs > maxAge) {
+        for (const q of this.queues.values()) {
+          if (!matchesFilter(q.endpoint, alert)) continue;
+          tooOld.push({
+            v: WEBHOOK_SCHEMA_VERSION,
+            reason: 'too_old',
+            detail: `event time ${Math.round(ageMs / 1000)} s before delivery (webhooks.maxAlertAgeSec ${maxAge / 1000})`,
+            endpoint: q.endpoint.name,
+            webhookId,
+            attempts: 0,
+            alert,
+            original: null,
+            ts: now,
+          });
+        }
+        continue;
+      }
       for (const q of this.queues.values()) {
         const e = q.endpoint;
         if (!matchesFilter(e, alert)) continue;
@@ -162,6 +185,15 @@ export class WebhookDispatcher {
         if (q.disabled) void this.deadLetter(d, 'endpoint_gone', 'endpoint disabled after HTTP 410 Gone');
         else q.schedule(d, 0);
       }
+    }
+    if (tooOld.length) {
+      // One line per batch, not per alert: a first start over hours of retained history gives thousands.
+      this.deps.log.warn('alerts too old to deliver, dead-lettered as too_old', {
+        count: tooOld.length,
+        maxAlertAgeSec: maxAge / 1000,
+      });
+      await this.deps.store.deadLetter(tooOld);
+      for (const l of tooOld) this.deps.metrics.deadLetters.inc({ endpoint: l.endpoint ?? '', reason: 'too_old' });
     }
     await this.deps.store.put(records);
   }

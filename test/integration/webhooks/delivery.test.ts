@@ -332,3 +332,41 @@ describe('the delivery state topic', () => {
     }
   });
 });
+
+describe('alerts too old to be news', () => {
+  it('dead-letters an alert older than webhooks.maxAlertAgeSec as too_old, and delivers the fresh ones', async () => {
+    const healthy = await new EndpointServer(SECRET, ok).listen();
+    const own = new WebhookDispatcher({
+      settings: {
+        ...dispatcherSettings(config),
+        endpoints: [
+          { name: 'aged', url: healthy.url, secretEnv: 'WH_TEST_SECRET', minSeverity: 'info', format: 'standard' },
+        ],
+        maxAlertAgeMs: 900_000,
+      },
+      store,
+      metrics: createWebhookMetrics(new Registry()),
+      log,
+      env,
+    });
+    await own.start();
+    // A first start over retained history: an alert about a move two hours ago, beside two of now.
+    const [old] = testAlerts(1).map((a) => ({ ...a, ts: a.ts - 7_200_000_000 }));
+    const fresh = testAlerts(2);
+    try {
+      await own.submit([old!, ...fresh]);
+      await waitUntil(() => healthy.delivered().size === 2, 'the fresh alerts', 5_000);
+      const letterOf = async () =>
+        (await readTopic(kafka, topicName(config, 'webhooksDlq'), { idleMs: 500 }))
+          .map((m) => JSON.parse(m.value!.toString()) as WebhookDeadLetter)
+          .find((l) => l.webhookId === webhookIdFor(old!));
+      await waitUntil(async () => (await letterOf()) !== undefined, 'the old alert dead-lettered', 10_000, 300);
+      expect(await letterOf()).toMatchObject({ reason: 'too_old', endpoint: 'aged', attempts: 0, alert: old });
+      expect([...healthy.delivered()].sort()).toEqual(fresh.map(webhookIdFor).sort());
+      expect(own.pendingCount()).toBe(0);
+    } finally {
+      await own.stop();
+      await healthy.close();
+    }
+  });
+});

@@ -220,13 +220,37 @@ describe('stale_feed', () => {
     }
     expect(alerts.map((a) => [a.rule, a.symbol, (a.ts - T0) / S, a.windowStart])).toEqual([['stale', 'AAPL', 60, T0]]);
     expect(alerts[0]!.id).toBe(`stale:AAPL:${T0}`);
-    // AAPL comes back, then goes silent again: a new silence, a new alert.
+    // AAPL comes back, then goes silent again (the source's heartbeats go on): a new silence, a new alert.
     e.onTick(quote('AAPL', T0 + 121 * S, 99.98, 100.02));
-    const again = e.onHeartbeat({ source: 'synthetic', ts: T0 + 181 * S });
+    const again: Alert[] = [];
+    for (let i = 122; i <= 181; i++) again.push(...e.onHeartbeat({ source: 'synthetic', ts: T0 + i * S }));
     expect(again.map((a) => [a.symbol, a.windowStart])).toEqual([
-      ['AAPL', T0 + 121 * S],
       ['MSFT', T0 + 120 * S],
+      ['AAPL', T0 + 121 * S],
     ]);
+  });
+
+  it('a source that was down (no tick or heartbeat for an hour) is one source alert, not one per symbol', () => {
+    const e = engine(r);
+    const alerts: Alert[] = [];
+    for (let i = 0; i <= 5; i++) {
+      alerts.push(...e.onTick(quote('AAPL', T0 + i * S, 99.98, 100.02)));
+      alerts.push(...e.onTick(quote('MSFT', T0 + i * S, 99.98, 100.02)));
+      alerts.push(...e.onHeartbeat({ source: 'synthetic', ts: T0 + i * S }));
+    }
+    // The whole feed was off for an hour (ingest stopped); it comes back with a heartbeat, then AAPL trades.
+    const back = T0 + 3600 * S;
+    alerts.push(...e.onHeartbeat({ source: 'synthetic', ts: back }));
+    alerts.push(...e.onTick(quote('AAPL', back + S / 2, 99.98, 100.02)));
+    expect(alerts.map((a) => [a.rule, a.symbol, a.windowStart])).toEqual([['stale-src', '*', T0 + 5 * S]]);
+    // MSFT stays silent after the source's return: judged from the return, so 60 s after it, not at once; and the
+    // outage survives a snapshot taken meanwhile.
+    for (let i = 1; i <= 30; i++) expect(e.onHeartbeat({ source: 'synthetic', ts: back + i * S })).toEqual([]);
+    const restored = engine(r);
+    restored.restore(JSON.parse(JSON.stringify(e.snapshot())));
+    const after: Alert[] = [];
+    for (let i = 31; i <= 60; i++) after.push(...restored.onHeartbeat({ source: 'synthetic', ts: back + i * S }));
+    expect(after.map((a) => [a.symbol, (a.ts - back) / S])).toEqual([['MSFT', 60]]);
   });
 
   it('never uses the wall clock: without event time moving, nothing goes stale', () => {
