@@ -31,7 +31,12 @@ import { loadConfig } from '../infra/config.ts';
 import { kafkaClient } from '../infra/clients.ts';
 import { createLogger } from '../infra/logger.ts';
 import { testStackProfile } from '../infra/stack/profile.ts';
-import { applyTopics, topicName, topicSpecs } from '../streaming/topics.ts';
+import type { loadShippedReference } from '../infra/reference-file.ts';
+import type { runIngest } from '../streaming/ingest.ts';
+import type { StreamProcessor } from '../streaming/processor/processor.ts';
+import type { ReferenceCache } from '../streaming/reference-cache.ts';
+import type { createSyntheticSource } from '../streaming/sources/synthetic/source.ts';
+import { ensureTopics, topicName } from '../streaming/topics.ts';
 import type { SourceRecord } from '../streaming/sources/source.ts';
 import { peakRss, startRssSampler } from './support.ts';
 
@@ -41,8 +46,12 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '5' },
     baseline: { type: 'string' },
+    // Extra runs of this tree with settings changed, e.g. --variant 'serial:processor.concurrentPartitions=1'.
+    variant: { type: 'string', multiple: true, default: [] },
+    repeat: { type: 'string', default: '1' },
   },
 });
+const REPEAT = Number(args.repeat);
 const RATES = args.rates.split(',').map(Number);
 const SECONDS = Number(args.seconds);
 const WARMUP_MS = Number(args.warmup) * 1000;
@@ -53,14 +62,15 @@ const repo = fileURLToPath(new URL('../', import.meta.url));
 /** The pipeline's modules, from this tree or from an extracted baseline tree. */
 interface Impl {
   label: string;
-  loadConfig: typeof import('../infra/config.ts').loadConfig;
-  kafkaClient: typeof import('../infra/clients.ts').kafkaClient;
-  runIngest: typeof import('../streaming/ingest.ts').runIngest;
-  StreamProcessor: typeof import('../streaming/processor/processor.ts').StreamProcessor;
-  ReferenceCache: typeof import('../streaming/reference-cache.ts').ReferenceCache;
-  createSyntheticSource: typeof import('../streaming/sources/synthetic/source.ts').createSyntheticSource;
-  loadShippedReference: typeof import('../infra/reference-file.ts').loadShippedReference;
-  testStackProfile: typeof import('../infra/stack/profile.ts').testStackProfile;
+  overrides?: Record<string, Record<string, unknown>>;
+  loadConfig: typeof loadConfig;
+  kafkaClient: typeof kafkaClient;
+  runIngest: typeof runIngest;
+  StreamProcessor: typeof StreamProcessor;
+  ReferenceCache: typeof ReferenceCache;
+  createSyntheticSource: typeof createSyntheticSource;
+  loadShippedReference: typeof loadShippedReference;
+  testStackProfile: typeof testStackProfile;
 }
 
 async function loadImpl(root: string, label: string): Promise<Impl> {
@@ -84,10 +94,26 @@ function extractBaseline(ref: string): { root: string; sha: string } {
   const root = `${repo}reports/bench/latency-baseline-${sha}/`;
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
-  const tar = execFileSync('git', ['archive', ref, 'core', 'infra', 'streaming', 'reference', 'package.json'], {
-    cwd: repo,
-    maxBuffer: 256 << 20,
-  });
+  const tar = execFileSync(
+    'git',
+    [
+      'archive',
+      ref,
+      'core',
+      'infra',
+      'streaming',
+      'lake',
+      'warehouse',
+      'activities',
+      'workflows',
+      'reference',
+      'package.json',
+    ],
+    {
+      cwd: repo,
+      maxBuffer: 256 << 20,
+    },
+  );
   execFileSync('tar', ['-x', '-C', root], { input: tar });
   return { root, sha };
 }
@@ -142,13 +168,17 @@ async function runOnce(impl: Impl, rate: number, index: number): Promise<RunResu
   const prefix = `bench-lat-${Date.now()}-${index}.`;
   const config = impl.loadConfig({
     profile: impl.testStackProfile(),
-    overrides: { topics: { prefix, partitions: 6 }, processor: { groupId: `${prefix}processor` } },
+    overrides: {
+      ...impl.overrides,
+      topics: { prefix, partitions: 6 },
+      processor: { ...impl.overrides?.processor, groupId: `${prefix}processor` },
+    },
   });
   // Observers use this tree's client and topic names (the names are the same in both trees).
   const watchKafka = kafkaClient(loadConfig({ profile: testStackProfile() }), 'latency-observer');
   const admin = watchKafka.admin();
   await admin.connect();
-  await applyTopics(admin, Object.values(topicSpecs(config)), 1);
+  await ensureTopics(watchKafka, config);
 
   const samples = new Map<string, Sample>();
   const bars: number[] = [];
@@ -259,10 +289,19 @@ const STAGES: Array<[string, (s: Sample) => number]> = [
   ['processedTs → visible read_committed', (s) => s.committed! - s.fetched!],
 ];
 
-function report(results: RunResult[]): void {
+function report(results: RunResult[], impls: Impl[]): void {
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 1 : 0) : '–');
   for (const rate of RATES) {
-    const runs = results.filter((r) => r.rate === rate);
+    const runs = impls.map((impl): RunResult => {
+      const mine = results.filter((r) => r.rate === rate && r.impl === impl.label);
+      return {
+        impl: impl.label,
+        rate,
+        achieved: mine.reduce((a, r) => a + r.achieved, 0) / mine.length,
+        samples: mine.flatMap((r) => r.samples),
+        bars: mine.flatMap((r) => r.bars),
+      };
+    });
     const held = runs.map((r) => `${r.impl} ${Math.round(r.achieved)} ticks/s`).join(', ');
     process.stdout.write(`\n### ${rate} ticks/s offered (held: ${held})\n\n`);
     process.stdout.write(
@@ -297,13 +336,26 @@ async function main(): Promise<void> {
     impls.push(await loadImpl(root, `baseline ${sha}`));
   }
   impls.push(await loadImpl(repo, 'this tree'));
+  for (const v of args.variant) {
+    const [label, ...sets] = v.split(':');
+    const overrides: Record<string, Record<string, unknown>> = {};
+    for (const kv of sets.join(':').split(',')) {
+      const [path, value] = kv.split('=');
+      const [section, key] = path!.split('.');
+      (overrides[section!] ??= {})[key!] = value;
+    }
+    impls.push({ ...(await loadImpl(repo, label!)), overrides });
+  }
   const results: RunResult[] = [];
   try {
     let i = 0;
+    // Interleaved, so load from others on this shared machine falls on every variant alike.
     for (const rate of RATES) {
-      for (const impl of impls) {
-        process.stderr.write(`${impl.label}: ${rate} ticks/s for ${SECONDS} s\n`);
-        results.push(await runOnce(impl, rate, i++));
+      for (let r = 0; r < REPEAT; r++) {
+        for (const impl of impls) {
+          process.stderr.write(`${impl.label}: ${rate} ticks/s for ${SECONDS} s (${r + 1}/${REPEAT})\n`);
+          results.push(await runOnce(impl, rate, i++));
+        }
       }
     }
   } finally {
@@ -311,10 +363,10 @@ async function main(): Promise<void> {
   }
   sampler.stop();
   process.stdout.write(
-    `stream latency by stage: ${SYMBOLS} symbols, ${SECONDS} s per run after ${WARMUP_MS / 1000} s warm-up; ` +
-      `medians of runs are not taken (one run per rate and tree, side by side)\n`,
+    `stream latency by stage: ${SYMBOLS} symbols, ${REPEAT}× ${SECONDS} s per rate and variant (interleaved) ` +
+      `after ${WARMUP_MS / 1000} s warm-up each; percentiles over the pooled samples\n`,
   );
-  report(results);
+  report(results, impls);
   process.stdout.write(`\npeak RSS of the benchmark process: ${(peakRss() / 1024 / 1024).toFixed(0)} MiB\n`);
   process.exit(0);
 }
