@@ -138,21 +138,19 @@ export class TickProducer {
       // Linger counts from the oldest buffered record (for records that came during the previous send, from that
       // send's start): a quiet stream waits at most lingerMs, a busy one whose sends outlast lingerMs sends back to
       // back, and a full batch or a flush goes at once.
-      const lingering = () =>
-        this.buffer.length < this.opts.batchSize &&
-        this.flushWaiters.length === 0 &&
-        !this.closed &&
-        this.opts.lingerMs - (performance.now() - this.firstBufferedAt) >= 1;
-      if (lingering()) {
+      const lingerLeft = () =>
+        this.buffer.length < this.opts.batchSize && this.flushWaiters.length === 0 && !this.closed
+          ? this.opts.lingerMs - (performance.now() - this.firstBufferedAt)
+          : 0;
+      const left = lingerLeft();
+      if (left >= 1) {
         const linger = new AbortController();
         await Promise.race([
           new Promise<void>((resolve) => (this.wake = resolve)),
-          sleep(this.opts.lingerMs - (performance.now() - this.firstBufferedAt), undefined, {
-            signal: linger.signal,
-          }).catch(() => {}),
+          sleep(left, undefined, { signal: linger.signal }).catch(() => {}),
         ]);
         linger.abort();
-        if (lingering()) continue; // woken by a record that neither filled the batch nor ended the linger
+        if (lingerLeft() >= 1) continue; // woken by a record that neither filled the batch nor ended the linger
       }
       const batch = this.buffer.slice(0, this.opts.batchSize);
       const sendStarted = performance.now();
