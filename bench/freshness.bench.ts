@@ -1,7 +1,7 @@
 /**
  * End-to-end freshness at the demo's rate: event time → queryable in BigQuery (the emulator of the test stack).
  *
- *   node --import tsx bench/freshness.bench.ts [--seconds 120] [--period 30] [--sample-every-ms 5000] [--poll-ms 2000]
+ *   node --import tsx bench/freshness.bench.ts [--seconds 120] [--period 30] [--sample-every-ms 5000] [--poll-ms 5000]
  *
  * The real path, in its own namespace on the shared stack (topic prefix, lake prefix, dataset, task queue):
  * ingest (synthetic, 50 symbols, real time from now, as the demo) → Kafka → processor → sinks of `raw` and
@@ -41,7 +41,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '120' },
     period: { type: 'string', default: '30' },
     'sample-every-ms': { type: 'string', default: '5000' },
-    'poll-ms': { type: 'string', default: '2000' },
+    'poll-ms': { type: 'string', default: '5000' },
     drain: { type: 'string', default: '300' },
   },
 });

@@ -27,6 +27,7 @@ const BENCHES = [
   { name: 'lake-manifest', file: 'lake-manifest.bench.ts', stack: true },
   { name: 'lake-reader', file: 'lake-reader.bench.ts', stack: true },
   { name: 'warehouse-load', file: 'warehouse-load.bench.ts', stack: true },
+  { name: 'freshness', file: 'freshness.bench.ts', stack: true },
   { name: 'kafka-clients', file: 'kafka-clients.bench.ts', stack: true },
 ] as const;
 
