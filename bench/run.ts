@@ -24,10 +24,12 @@ const BENCHES = [
   { name: 'compaction-sweep', file: 'compaction-sweep.bench.ts', stack: false },
   { name: 'sink-encode', file: 'sink-encode.bench.ts', stack: false },
   { name: 'stream', file: 'stream.bench.ts', stack: true },
+  { name: 'latency', file: 'latency.bench.ts', stack: true },
   { name: 'sink', file: 'sink.bench.ts', stack: true },
   { name: 'lake-manifest', file: 'lake-manifest.bench.ts', stack: true },
   { name: 'lake-reader', file: 'lake-reader.bench.ts', stack: true },
   { name: 'warehouse-load', file: 'warehouse-load.bench.ts', stack: true },
+  { name: 'freshness', file: 'freshness.bench.ts', stack: true },
   { name: 'kafka-clients', file: 'kafka-clients.bench.ts', stack: true },
   { name: 'webhooks', file: 'webhooks.bench.ts', stack: true },
 ] as const;

@@ -24,7 +24,7 @@ import { StreamProcessor } from '../streaming/processor/processor.ts';
 import { ReferenceCache, publishReference } from '../streaming/reference-cache.ts';
 import type { SourceRecord } from '../streaming/sources/source.ts';
 import { createSyntheticSource } from '../streaming/sources/synthetic/source.ts';
-import { applyTopics, topicName, topicSpecs } from '../streaming/topics.ts';
+import { ensureTopics, topicName } from '../streaming/topics.ts';
 import { javaConsume, javaProduce, kafkaToolsClasspath } from './kafka-clients/java.ts';
 import { median, peakRss, printTable, startRssSampler } from './support.ts';
 
@@ -61,10 +61,8 @@ function configFor(prefix: string, groupId = `${prefix}processor`): Config {
 }
 
 async function withTopics(config: Config): Promise<void> {
-  const admin = kafkaClient(config).admin();
-  await admin.connect();
-  await applyTopics(admin, Object.values(topicSpecs(config)), 1);
-  await admin.disconnect();
+  // ensureTopics retries: a broker busy deleting the previous run's topics may not have the new leaders at once.
+  await ensureTopics(kafkaClient(config), config);
 }
 
 async function dropTopics(prefix: string, config: Config): Promise<void> {

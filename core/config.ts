@@ -112,6 +112,12 @@ export const configSchema = z.object({
         .int()
         .nonnegative()
         .default(BAR_DEFAULTS.allowedLatenessUs / 1000),
+      /**
+       * Input partitions of one fetch processed at once, each in its own transaction (state is per partition). At 1,
+       * a record waits for every other partition's commit before the next fetch; more cuts that wait but cost
+       * backlog throughput on 2 cores (docs/DECISIONS.md §26).
+       */
+      concurrentPartitions: z.coerce.number().int().min(1).max(1000).default(1),
       /** A state snapshot rides in the transaction at most this often; recovery replays what came after it. */
       snapshotIntervalMs: z.coerce.number().int().positive().default(10_000),
       /** Event time may lead the record's Kafka timestamp by this much before it is dead-lettered. */

@@ -42,6 +42,8 @@ export class TickProducer {
   private closed = false;
   private wake?: () => void;
   private lastError?: Error;
+  /** When the oldest buffered record arrived (performance.now()): the start of its linger. */
+  private firstBufferedAt = 0;
   private readonly metrics;
 
   constructor(
@@ -88,10 +90,13 @@ export class TickProducer {
         if (this.closed) throw new TickLakeError('INTERNAL', 'producer closed');
         await new Promise<void>((resolve) => this.waiters.push(resolve));
       }
+      if (this.buffer.length === 0) this.firstBufferedAt = performance.now();
       this.buffer.push({ key: r.key, value: r.value });
     }
     this.metrics.buffered.set(this.buffer.length);
-    if (this.buffer.length >= this.opts.batchSize) this.wake?.();
+    // Woken on the first record too, so its linger starts now: a quiet stream is sent within lingerMs, not at the
+    // next heartbeat or full batch.
+    this.wake?.();
   }
 
   /**
@@ -102,6 +107,7 @@ export class TickProducer {
     const value = heartbeatValue(source, ts);
     for (let p = 0; p < partitions; p++) {
       while (this.buffer.length >= this.opts.maxBufferedRecords) await new Promise<void>((r) => this.waiters.push(r));
+      if (this.buffer.length === 0) this.firstBufferedAt = performance.now();
       this.buffer.push({ key: HEARTBEAT_KEY, value, partition: p });
     }
     this.wake?.();
@@ -127,17 +133,30 @@ export class TickProducer {
   private async run(): Promise<void> {
     let backoff = 100;
     while (!this.closed || this.buffer.length > 0) {
-      if (this.buffer.length === 0 || (this.buffer.length < this.opts.batchSize && this.flushWaiters.length === 0)) {
+      if (this.buffer.length === 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        if (this.buffer.length === 0 && this.closed) break;
+        continue;
+      }
+      // Linger counts from the oldest buffered record (for records that came during the previous send, from that
+      // send's start): a quiet stream waits at most lingerMs, a busy one whose sends outlast lingerMs sends back to
+      // back, and a full batch or a flush goes at once.
+      const lingerLeft = () =>
+        this.buffer.length < this.opts.batchSize && this.flushWaiters.length === 0 && !this.closed
+          ? this.opts.lingerMs - (performance.now() - this.firstBufferedAt)
+          : 0;
+      const left = lingerLeft();
+      if (left >= 1) {
+        const linger = new AbortController();
         await Promise.race([
           new Promise<void>((resolve) => (this.wake = resolve)),
-          this.buffer.length > 0 ? sleep(this.opts.lingerMs) : new Promise<void>(() => {}),
+          sleep(left, undefined, { signal: linger.signal }).catch(() => {}),
         ]);
-        if (this.buffer.length === 0) {
-          if (this.closed) break;
-          continue;
-        }
+        linger.abort();
+        if (lingerLeft() >= 1) continue; // woken by a record that neither filled the batch nor ended the linger
       }
       const batch = this.buffer.slice(0, this.opts.batchSize);
+      const sendStarted = performance.now();
       const end = this.metrics.latency.startTimer();
       try {
         await this.producer.send({
@@ -149,6 +168,7 @@ export class TickProducer {
         end();
         this.opts.kafkaHealth?.ok();
         this.buffer.splice(0, batch.length);
+        if (this.buffer.length > 0) this.firstBufferedAt = Math.max(this.firstBufferedAt, sendStarted);
         let bytes = 0;
         for (const m of batch) bytes += typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
         this.metrics.sent.inc(batch.length);

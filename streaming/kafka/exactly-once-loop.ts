@@ -51,6 +51,11 @@ export interface ExactlyOnceLoopOptions {
   batchTimer?: () => () => void;
   /** The consumer stopped for good (kafkajs gave up): the process should exit and be restarted. */
   onFatal?: (err: Error) => void;
+  /**
+   * Partitions of one fetch processed at once, each in its own transaction (default 1). kafkajs fetches again only
+   * when the whole fetch is done, so one at a time makes a record wait for every other partition's commit.
+   */
+  concurrentPartitions?: number;
 }
 
 export class ExactlyOnceLoop {
@@ -86,7 +91,7 @@ export class ExactlyOnceLoop {
     await this.consumer.subscribe({ topic: inputTopic, fromBeginning: true });
     await this.consumer.run({
       autoCommit: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.opts.concurrentPartitions ?? 1,
       eachBatch: async ({ batch, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         const end = this.opts.batchTimer?.();

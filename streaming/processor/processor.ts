@@ -87,6 +87,7 @@ export class StreamProcessor {
       inputTopic: this.topics.raw,
       log: opts.log,
       onFatal: opts.onFatal,
+      concurrentPartitions: p.concurrentPartitions,
       batchTimer: () => this.metrics.batch.startTimer(),
       handler: {
         process: (partition, messages) => this.processBatch(partition, messages),

@@ -29,6 +29,17 @@ export const systemClock: Clock = {
     }),
 };
 
+/**
+ * Event time `evUs` is due at wall time `wallMs` (the clock's ms). Without one, the first record anchors the pacing
+ * when it is released; a source whose event time is the wall clock ('now') anchors at its creation instead, so the
+ * time it spends before its first record (connecting, publishing reference data) is caught up, not carried as a
+ * constant lag behind the wall clock by every later record.
+ */
+export interface PaceAnchor {
+  evUs: number;
+  wallMs: number;
+}
+
 export class Pacer {
   private anchorEvUs = 0;
   private anchorWallMs = 0;
@@ -39,8 +50,14 @@ export class Pacer {
     private readonly speed: number,
     private readonly clock: Clock,
     private readonly maxPauseMs: number,
+    anchor?: PaceAnchor,
   ) {
     if (!(speed > 0)) throw new RangeError('Pacer needs speed > 0; speed 0 means unpaced');
+    if (anchor) {
+      this.started = true;
+      this.anchorEvUs = this.highWaterUs = anchor.evUs;
+      this.anchorWallMs = anchor.wallMs;
+    }
   }
 
   /**
@@ -80,6 +97,7 @@ export interface PacedBatchOptions {
   maxPauseMs: number;
   signal: AbortSignal;
   clock?: Clock;
+  anchor?: PaceAnchor;
 }
 
 /**
@@ -92,7 +110,7 @@ export async function* pacedBatches(
   opts: PacedBatchOptions,
 ): AsyncGenerator<SourceRecord[]> {
   const clock = opts.clock ?? systemClock;
-  const pacer = opts.speed > 0 ? new Pacer(opts.speed, clock, opts.maxPauseMs) : null;
+  const pacer = opts.speed > 0 ? new Pacer(opts.speed, clock, opts.maxPauseMs, opts.anchor) : null;
   let batch: SourceRecord[] = [];
   for await (const chunk of chunks) {
     for (const item of chunk) {

@@ -3,7 +3,7 @@ import { TickLakeError } from '../../../core/errors.ts';
 import { loadShippedReference } from '../../../infra/reference-file.ts';
 import type { ReferenceSymbol } from '../../../core/schemas/reference.ts';
 import type { SourceRecord, SourceStats, TickSource } from '../source.ts';
-import { type Clock, type Timed, pacedBatches } from '../pacing.ts';
+import { type Clock, type Timed, pacedBatches, systemClock } from '../pacing.ts';
 import { isoToUs } from '../replay/timestamps.ts';
 import { SyntheticGenerator } from './generator.ts';
 import type { SyntheticLabel } from '../../../core/schemas/labels.ts';
@@ -60,6 +60,9 @@ export function createSyntheticSource(input: SyntheticOptionsInput, deps: Synthe
   const opts = parseSyntheticOptions(input);
   const universe = syntheticUniverse(opts.symbols, opts.seed, referenceRows(opts));
   const startUs = resolveStartUs(opts, (deps.nowMs ?? Date.now)());
+  const clock = deps.clock ?? systemClock;
+  // 'now' means event time is the wall clock: pace from this moment, not from when the first batch is pulled.
+  const anchor = opts.start === 'now' ? { evUs: startUs, wallMs: clock.now() } : undefined;
   const gen = new SyntheticGenerator(opts, universe, startUs);
   const closing = new AbortController();
   let emitted = 0;
@@ -102,7 +105,7 @@ export function createSyntheticSource(input: SyntheticOptionsInput, deps: Synthe
       const stop = AbortSignal.any([signal, closing.signal]);
       if (opts.labelsFile !== undefined && !closed) labelsFile ??= open(opts.labelsFile, 'w');
       const batches =
-        opts.speed === 0 ? unpaced(stop) : pacedBatches(timed(), { ...opts, signal: stop, clock: deps.clock });
+        opts.speed === 0 ? unpaced(stop) : pacedBatches(timed(), { ...opts, signal: stop, clock, anchor });
       for await (const batch of batches) {
         await writeLabels();
         emitted += batch.length;

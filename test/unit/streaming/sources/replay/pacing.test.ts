@@ -41,6 +41,16 @@ describe('Pacer', () => {
     expect(pacer.delayMs(BASE + 3_600_000_000 + 500_000)).toBe(500);
   });
 
+  it('with an anchor, paces from the anchor rather than from the first record, catching up the time before it', () => {
+    const clock = new FakeClock();
+    const pacer = new Pacer(1, clock, 10_000, { evUs: BASE, wallMs: clock.nowMs });
+    clock.nowMs += 350; // e.g. connecting and publishing reference data before the first record is pulled
+    expect(pacer.delayMs(BASE)).toBe(0);
+    expect(pacer.delayMs(BASE + 300_000)).toBe(0);
+    // Due at anchor + 400 ms; without the anchor it would be due 400 ms after the first record, 350 ms later.
+    expect(pacer.delayMs(BASE + 400_000)).toBe(50);
+  });
+
   it('refuses speed 0 (which means unpaced)', () => {
     expect(() => new Pacer(0, new FakeClock(), 1)).toThrow(RangeError);
   });

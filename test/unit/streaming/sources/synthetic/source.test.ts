@@ -251,6 +251,26 @@ describe('synthetic source', () => {
     expect(clock.nowMs - start).toBeLessThanOrEqual(spanMs / 50);
   });
 
+  it("with start 'now', keeps event time on the wall clock however late the first batch is pulled", async () => {
+    const clock = new FakeClock();
+    const wallAtCreate = 1_800_000_000_000;
+    const src = createSyntheticSource(
+      { seed: 6, symbols: 5, start: 'now', tradingHours: false, maxTicks: 200, speed: 1 },
+      { clock, nowMs: () => wallAtCreate },
+    );
+    clock.nowMs += 2_000; // time between creating the source and pulling its first batch
+    const pulled = clock.nowMs;
+    let lagMs = 0;
+    for await (const batch of src.batches(new AbortController().signal)) {
+      const lastTs = (JSON.parse(String(batch.at(-1)!.value)) as { ts: number }).ts / 1000;
+      // Wall time now, on the creation clock, against the event time of the newest record released.
+      lagMs = Math.max(lagMs, wallAtCreate + (clock.nowMs - (pulled - 2_000)) - lastTs);
+    }
+    await src.close();
+    // Released when due by event time = wall time, not 2 s behind it.
+    expect(lagMs).toBeLessThan(1_000);
+  });
+
   it('shortens the overnight pause to maxPauseMs when paced', async () => {
     const clock = new FakeClock();
     const start = clock.nowMs;
