@@ -78,7 +78,10 @@ export class SyntheticGenerator {
     this.faults = new FaultPlanner(opts.anomalies, root.fork('faults'), opts.maxTicks);
     this.calendar = new SessionCalendar(opts.utcOffsetMinutes);
     this.symbols = universe.map((u) => u.symbol);
-    this.seq = new Float64Array(universe.length);
+    // Sequence numbers (and so tick ids) start at the run's start time in µs: two runs of the market — a demo
+    // restarted minutes later with start=now — never reuse an id, which the processor's dedupe window (10 min)
+    // would otherwise drop as duplicates of the earlier run's ticks. Runs with the same start are one run.
+    this.seq = new Float64Array(universe.length).fill(startUs);
     this.staleUntil = new Float64Array(universe.length);
     this.t = startUs;
     if (opts.tradingHours) this.enterSession(startUs);

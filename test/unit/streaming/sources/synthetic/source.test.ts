@@ -338,3 +338,23 @@ describe('synthetic source', () => {
     }
   });
 });
+
+describe('tick ids across runs', () => {
+  const ids = async (start: string) =>
+    new Set(
+      (await run({ seed: 3, symbols: 5, maxTicks: 2_000, start, referenceFile: null })).values.map(
+        (v) => (JSON.parse(v) as { id: string }).id,
+      ),
+    );
+
+  it('two runs started minutes apart share no tick id (a restarted live market is not a replay of the last one)', async () => {
+    const first = await ids('2024-03-04T14:30:00Z');
+    const second = await ids('2024-03-04T14:37:00Z');
+    expect(first.size).toBe(2_000);
+    expect([...second].filter((id) => first.has(id))).toEqual([]);
+  });
+
+  it('the same start gives the same ids (one run, replayed)', async () => {
+    expect([...(await ids(MONDAY_OPEN))]).toEqual([...(await ids(MONDAY_OPEN))]);
+  });
+});
