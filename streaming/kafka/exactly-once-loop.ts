@@ -1,6 +1,7 @@
 import type { Kafka, Transaction } from 'kafkajs';
 import type { Logger } from '../../infra/logger.ts';
-import { PartitionProducers } from './partition-producers.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isConcurrentTransaction, PartitionProducers } from './partition-producers.ts';
 import { chunkTopicMessages, type TopicMessages } from './chunk-messages.ts';
 import { MAX_BATCH_BYTES } from '../topics.ts';
 
@@ -121,7 +122,28 @@ export class ExactlyOnceLoop {
     await this.producers.close();
   }
 
+  /**
+   * One transaction for the batch. While the broker is still completing the id's previous transaction, the same
+   * producer tries again with the same outputs (they are already computed, the state is unchanged by a retry):
+   * failing the batch instead would drop the partition's state and replace the producer, whose initialisation
+   * aborts a transaction again, so a restarted process went through a dozen state rebuilds before settling.
+   */
   private async commit(partition: number, lastOffset: string, output: BatchOutput): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.commitOnce(partition, lastOffset, output);
+      } catch (err) {
+        if (this.stopped || attempt >= CONCURRENT_TX_ATTEMPTS || !isConcurrentTransaction(err)) {
+          await this.producers.failed(partition, err);
+          throw err;
+        }
+        this.opts.log.debug('previous transaction still completing; retrying the commit', { partition, attempt });
+        await sleep(Math.min(2_000, 50 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async commitOnce(partition: number, lastOffset: string, output: BatchOutput): Promise<void> {
     const producer = await this.producers.get(partition);
     const tx = await producer.transaction();
     try {
@@ -148,8 +170,10 @@ export class ExactlyOnceLoop {
       await tx.commit();
     } catch (err) {
       await tx.abort().catch(() => {});
-      await this.producers.failed(partition, err);
       throw err;
     }
   }
 }
+
+/** Attempts of one batch's commit while the broker reports a concurrent transaction (~6 s of backoff in all). */
+const CONCURRENT_TX_ATTEMPTS = 8;

@@ -81,14 +81,28 @@ export class PartitionProducers {
 const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
 
 /** kafkajs wraps protocol errors (retries, non-retriable wrappers); the broker's error type is somewhere inside. */
-export function isFenced(err: unknown): boolean {
+function hasErrorType(err: unknown, types: ReadonlySet<string>): boolean {
   for (
     let e = err as { type?: string; cause?: unknown; originalError?: unknown } | undefined, depth = 0;
     e && depth < 6;
     depth++
   ) {
-    if (typeof e.type === 'string' && FENCED.has(e.type)) return true;
+    if (typeof e.type === 'string' && types.has(e.type)) return true;
     e = (e.originalError ?? e.cause) as typeof e;
   }
   return false;
+}
+
+export function isFenced(err: unknown): boolean {
+  return hasErrorType(err, FENCED);
+}
+
+const CONCURRENT = new Set(['CONCURRENT_TRANSACTIONS']);
+
+/**
+ * The broker is still completing this transactional id's previous transaction (typically the one a restarted
+ * process left open, aborted when its producer was initialised again): the same producer may simply try again.
+ */
+export function isConcurrentTransaction(err: unknown): boolean {
+  return hasErrorType(err, CONCURRENT);
 }

@@ -1,7 +1,11 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../../infra/logger.ts';
-import { isFenced, PartitionProducers } from '../../../../streaming/kafka/partition-producers.ts';
+import {
+  isConcurrentTransaction,
+  isFenced,
+  PartitionProducers,
+} from '../../../../streaming/kafka/partition-producers.ts';
 
 /** A kafkajs stand-in that records which transactional ids were initialised and which producers were closed. */
 function fakeKafka() {
@@ -67,5 +71,15 @@ describe('PartitionProducers', () => {
     expect(isFenced(new Error('x', { cause: { type: 'INVALID_PRODUCER_ID_MAPPING' } }))).toBe(true);
     expect(isFenced(new Error('connection closed'))).toBe(false);
     expect(isFenced(undefined)).toBe(false);
+  });
+
+  it('tells a concurrent transaction (retry the same producer) from fencing (give the partition up)', () => {
+    const concurrent = new Error('retries exhausted', {
+      cause: { type: 'CONCURRENT_TRANSACTIONS', originalError: undefined },
+    });
+    expect(isConcurrentTransaction(concurrent)).toBe(true);
+    expect(isFenced(concurrent)).toBe(false);
+    expect(isConcurrentTransaction(fencedError)).toBe(false);
+    expect(isConcurrentTransaction(new Error('connection closed'))).toBe(false);
   });
 });
