@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { startWorkerProcess, type RunningWorker } from '../../support/worker-child.ts';
+import { waitFor } from '../../support/servers.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactionProgressSchema } from '../../../lake/compaction-progress.ts';
@@ -11,7 +12,6 @@ import { LakeWriter } from '../../../lake/writer.ts';
 import { WORKFLOW_IDS } from '../../../workflows/constants.ts';
 import { compactPartitionWorkflow } from '../../../workflows/index.ts';
 import { expectConsistentLake } from '../../support/lake-checks.ts';
-import { waitFor } from '../../support/servers.ts';
 import { testStackConfig } from '../../support/stack.ts';
 import { activityAttempts, localTemporal } from '../../support/temporal.ts';
 import { makeTicks } from '../../unit/lake/fixtures.ts';
@@ -23,7 +23,6 @@ import { makeTicks } from '../../unit/lake/fixtures.ts';
  * second rewrite) and commits once. The workers are the production worker (test/support/worker-process.ts) in child
  * processes, on the shared stack's S3 under a prefix of this file's own.
  */
-const WORKER = fileURLToPath(new URL('../../support/worker-process.ts', import.meta.url));
 const HOUR_US = 3_600_000_000;
 const HOUR = Date.UTC(2026, 10, 20, 9) * 1000;
 const partition = partitionOf(HOUR);
@@ -34,44 +33,18 @@ const storage = new S3Storage(config.s3, { prefix });
 let env: TestWorkflowEnvironment;
 const children: ChildProcess[] = [];
 
-interface RunningWorker {
-  child: ChildProcess;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stderr: () => string;
-}
-
-/** Starts a worker process on this file's task queue, Temporal and lake; resolves once it polls. */
-async function startWorker(failpoint?: string): Promise<RunningWorker> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-    env: {
-      ...process.env,
+/** The production worker in a child process, on this file's Temporal, task queue and lake. */
+function startWorker(failpoint?: string): Promise<RunningWorker> {
+  return startWorkerProcess(
+    {
       TICKLAKE_TEMPORAL_ADDRESS: env.address,
       TICKLAKE_TEMPORAL_TASK_QUEUE: taskQueue,
       TICKLAKE_S3_LAKE_PREFIX: prefix,
       TICKLAKE_COMPACTION_DUCKDB_THREADS: '1',
-      ...(failpoint ? { TICKLAKE_FAILPOINT: failpoint } : {}),
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-8000);
-  });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    children,
+    failpoint,
   );
-  await waitFor(
-    'the worker to poll',
-    () => {
-      if (child.exitCode !== null) throw new Error(`worker exited: ${stderr}`);
-      return stderr.includes('worker ready');
-    },
-    45_000,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}\n${stderr}`);
-  });
-  return { child, exit, stderr: () => stderr };
 }
 
 beforeAll(async () => {
