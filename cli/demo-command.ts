@@ -100,7 +100,7 @@ export function registerDemoCommand(program: Command): void {
             .map(([k, v]) => `  ${k.padEnd(12)} ${v}`)
             .join('\n') +
           `\nLabels of injected anomalies: ${join(config.stack.stateDir, 'demo', 'labels.ndjson')}` +
-          `\nAlerts arrive as signed webhooks at the demo's receiver on 127.0.0.1:${config.webhooks.receiverPort} ([webhook-receiver] lines below).` +
+          `\nAlerts arrive as signed webhooks at the demo's receiver on 127.0.0.1:${config.webhooks.receiverPort} (a line per alert below: time, severity, rule, symbol, message).` +
           '\nPress Ctrl-C to stop.\n',
       );
 
