@@ -27,7 +27,7 @@ export async function createTopicReady(kafka: Kafka, topic: string, numPartition
   await admin.connect();
   try {
     await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: false });
-    for (let ok = false; !ok; ) {
+    for (let ok = false; !ok;) {
       const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => null);
       ok = !!meta && meta.topics[0]!.partitions.every((p) => p.leader >= 0);
       await sleep(500);

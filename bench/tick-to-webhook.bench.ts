@@ -125,6 +125,9 @@ async function main(): Promise<void> {
   let offsetMs: number | undefined;
   let measuring = false;
   const latency: number[] = [];
+  // The two stages, split at the alert's emittedTs (wall time in the alerts process when the rule fired).
+  const toEvaluated: number[] = [];
+  const evaluatedToReceived: number[] = [];
   let deliveredAll = 0;
   receiver = new WebhookReceiver({
     secrets: [secretKey(SECRET)],
@@ -133,7 +136,11 @@ async function main(): Promise<void> {
     print: () => {},
     onAlert: (a, _id, at) => {
       deliveredAll++;
-      if (measuring && offsetMs !== undefined) latency.push(at - (a.ts / 1000 + offsetMs));
+      if (!measuring || offsetMs === undefined) return;
+      const due = a.ts / 1000 + offsetMs;
+      latency.push(at - due);
+      toEvaluated.push(a.emittedTs / 1000 - due);
+      evaluatedToReceived.push(at - a.emittedTs / 1000);
     },
   });
   const port = await receiver.listen(0, '127.0.0.1');
@@ -144,15 +151,19 @@ async function main(): Promise<void> {
   const rulesFile = join(work, 'rules.yaml');
   writeFileSync(rulesFile, toYaml(rules));
 
-  child = spawn(process.execPath, [BIN, '--profile', 'test', 'alerts', '--instance', `${prefix}a`, '--rules', rulesFile], {
-    env: {
-      ...env,
-      TICKLAKE_WEBHOOKS_ENDPOINTS: JSON.stringify([
-        { name: 'bench', url: `http://127.0.0.1:${port}/`, secretEnv: 'BENCH_T2W_SECRET' },
-      ]),
+  child = spawn(
+    process.execPath,
+    [BIN, '--profile', 'test', 'alerts', '--instance', `${prefix}a`, '--rules', rulesFile],
+    {
+      env: {
+        ...env,
+        TICKLAKE_WEBHOOKS_ENDPOINTS: JSON.stringify([
+          { name: 'bench', url: `http://127.0.0.1:${port}/`, secretEnv: 'BENCH_T2W_SECRET' },
+        ]),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  );
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[alerts] ${d.toString()}`));
   const childExit = new Promise<never>((_, reject) =>
     child!.once('exit', (code) => reject(new Error(`ticklake alerts exited with ${code}`))),
@@ -223,7 +234,9 @@ async function main(): Promise<void> {
   process.stdout.write(
     `tick → webhook: ${RATE} ticks/s target (${SYMBOLS} symbols × ${(RATE / SYMBOLS).toFixed(1)}), ${SECONDS} s after ` +
       `${WARMUP} s warm-up, ${args.partitions} partitions, producer linger ${config.producer.lingerMs} ms, ` +
-      `spread blowouts ${BLOWOUT_RATE} per tick; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`,
+      `spread blowouts ${BLOWOUT_RATE} per tick; load ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}\n`,
   );
   await Promise.race([sleep(WARMUP * 1000), childExit, ingest]);
 
@@ -247,14 +260,21 @@ async function main(): Promise<void> {
     }
   })();
   let lastLine = t0;
+  let marks = { latency: 0, baseline: 0 };
   for (let elapsed = 0; elapsed < SECONDS * 1000; elapsed = nowMs() - t0) {
     await Promise.race([sleep(Math.min(1000, SECONDS * 1000 - elapsed)), childExit, ingest]);
     if (nowMs() - lastLine >= 30_000) {
+      // Each 30 s on its own, so a stall shows where it was and whether the baseline had it too.
       lastLine = nowMs();
-      process.stderr.write(
-        `  ${Math.round((lastLine - t0) / 1000)} s: ${produced} ticks, ${latency.length} alerts, alerts RSS ` +
-          `${Math.round(cpu.peakRss() / 1e6)} MB, alerts CPU ${(cpu.cores() * 100).toFixed(0)} %\n`,
+      const part = (xs: number[], from: number) => sortedOf(xs.slice(from));
+      const [l, b] = [part(latency, marks.latency), part(baseline, marks.baseline)];
+      process.stdout.write(
+        `  ${Math.round((lastLine - t0) / 1000)} s: ${produced} ticks, ${latency.length} alerts; last 30 s p50/p99 ` +
+          `${quantile(l, 0.5).toFixed(1)}/${quantile(l, 0.99).toFixed(1)} ms, baseline ` +
+          `${quantile(b, 0.5).toFixed(1)}/${quantile(b, 0.99).toFixed(1)} ms; alerts RSS ` +
+          `${Math.round(cpu.peakRss() / 1e6)} MB, CPU ${(cpu.cores() * 100).toFixed(0)} %\n`,
       );
+      marks = { latency: latency.length, baseline: baseline.length };
     }
   }
   const window = (nowMs() - t0) / 1000;
@@ -276,7 +296,18 @@ async function main(): Promise<void> {
   const sorted = [...latency].sort((a, b) => a - b);
   const baseSorted = [...baseline].sort((a, b) => a - b);
   const out = (s: string) => process.stdout.write(s);
-  out(latencyLine('tick → webhook received (ticklake alerts, embedded dispatcher)', latency, latency.length / window, true));
+  out(
+    latencyLine(
+      'tick → webhook received (ticklake alerts, embedded dispatcher)',
+      latency,
+      latency.length / window,
+      true,
+    ),
+  );
+  out(
+    latencyLine('  of which tick due → rule fired in ticklake alerts', toEvaluated, toEvaluated.length / window, true),
+  );
+  out(latencyLine('  of which rule fired → webhook received', evaluatedToReceived, latency.length / window, true));
   out(latencyLine('baseline: bare produce → consume, own topic', baseline, baseline.length / window, true));
   out(`  (${baseSeq} baseline records sent, ${baseline.length} received in the window)\n`);
   out(

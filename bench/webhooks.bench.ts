@@ -29,7 +29,14 @@ import { WebhookReceiver } from '../streaming/webhooks/receiver.ts';
 import { AlertConsumer } from '../streaming/webhooks/service.ts';
 import { newSecret, secretKey } from '../streaming/webhooks/sign.ts';
 import { KafkaDeliveryStore } from '../streaming/webhooks/state-store.ts';
-import { createTopicReady, deleteByPrefix, joined as groupJoined, latencyLine, nowMs, paced as pacedAt } from './kafka-bench-util.ts';
+import {
+  createTopicReady,
+  deleteByPrefix,
+  joined as groupJoined,
+  latencyLine,
+  nowMs,
+  paced as pacedAt,
+} from './kafka-bench-util.ts';
 import { peakRss, startRssSampler } from './support.ts';
 
 const { values: args } = parseArgs({

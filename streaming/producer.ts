@@ -83,6 +83,9 @@ export class TickProducer {
 
   /** Accepts records into the buffer, waiting while it is full. */
   async send(records: readonly SourceRecord[]): Promise<void> {
+    // The send loop waits on `wake` alone while the buffer is empty: the first record must wake it so the linger
+    // timer starts, or records sat until the batch filled or the next heartbeat (up to a second at low rates).
+    const wasEmpty = this.buffer.length === 0;
     for (const r of records) {
       while (this.buffer.length >= this.opts.maxBufferedRecords) {
         if (this.closed) throw new TickLakeError('INTERNAL', 'producer closed');
@@ -91,7 +94,7 @@ export class TickProducer {
       this.buffer.push({ key: r.key, value: r.value });
     }
     this.metrics.buffered.set(this.buffer.length);
-    if (this.buffer.length >= this.opts.batchSize) this.wake?.();
+    if (wasEmpty || this.buffer.length >= this.opts.batchSize) this.wake?.();
   }
 
   /**

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka, Transaction } from 'kafkajs';
 import type { Logger } from '../../infra/logger.ts';
 import { PartitionProducers } from './partition-producers.ts';
@@ -125,7 +126,7 @@ export class ExactlyOnceLoop {
         await tx.sendBatch({ acks: -1, topicMessages: chunk });
       }
       const metadata = await output.beforeOffsets?.(tx);
-      await tx.sendOffsets({
+      await sendOffsetsRetrying(tx, {
         consumerGroupId: this.opts.groupId,
         topics: [
           {
@@ -145,6 +146,25 @@ export class ExactlyOnceLoop {
       await tx.abort().catch(() => {});
       await this.producers.failed(partition, err);
       throw err;
+    }
+  }
+}
+
+/**
+ * kafkajs retries CONCURRENT_TRANSACTIONS on produce but not on AddOffsetsToTxn. A batch with no output records
+ * starts its transaction with the offsets, and when it follows the previous commit closely the coordinator refuses
+ * it until it has finished that one (milliseconds): without a retry the batch failed and its partition's state was
+ * rebuilt, seconds of latency (docs/BENCHMARKS.md "Tick → webhook"). Nothing was added to the transaction by the
+ * refused request, so sending the offsets again is safe.
+ */
+async function sendOffsetsRetrying(tx: Transaction, offsets: Parameters<Transaction['sendOffsets']>[0]): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await tx.sendOffsets(offsets);
+      return;
+    } catch (err) {
+      if ((err as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS' || attempt >= 20) throw err;
+      await sleep(Math.min(5 * 2 ** attempt, 200));
     }
   }
 }
