@@ -32,9 +32,13 @@ const BENCHES = [
   { name: 'freshness', file: 'freshness.bench.ts', stack: true },
   { name: 'kafka-clients', file: 'kafka-clients.bench.ts', stack: true },
   { name: 'webhooks', file: 'webhooks.bench.ts', stack: true },
+  { name: 'tick-to-webhook', file: 'tick-to-webhook.bench.ts', stack: true },
 ] as const;
 
-const wanted = process.argv.slice(2);
+// Names first, then options for the benchmarks selected: `npm run bench -- tick-to-webhook --rate 100 --seconds 60`.
+const firstOption = process.argv.findIndex((a, i) => i >= 2 && a.startsWith('--'));
+const wanted = process.argv.slice(2, firstOption < 0 ? undefined : firstOption);
+const benchArgs = firstOption < 0 ? [] : process.argv.slice(firstOption);
 const selected = BENCHES.filter((b) => wanted.length === 0 || wanted.includes(b.name));
 const reports = fileURLToPath(new URL('../reports/bench/', import.meta.url));
 mkdirSync(reports, { recursive: true });
@@ -61,13 +65,17 @@ try {
     process.stdout.write(`\n=== ${b.name} (bench/${b.file})\n`);
     const out = createWriteStream(`${reports}${b.name}.txt`);
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(b.file, import.meta.url))], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-        env: {
-          ...process.env,
-          KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', fileURLToPath(new URL(b.file, import.meta.url)), ...benchArgs],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+          env: {
+            ...process.env,
+            KAFKAJS_NO_PARTITIONER_WARNING: '1',
+          },
         },
-      });
+      );
       child.stdout.on('data', (d: Buffer) => {
         process.stdout.write(d);
         out.write(d);

@@ -29,6 +29,14 @@ import { WebhookReceiver } from '../streaming/webhooks/receiver.ts';
 import { AlertConsumer } from '../streaming/webhooks/service.ts';
 import { newSecret, secretKey } from '../streaming/webhooks/sign.ts';
 import { KafkaDeliveryStore } from '../streaming/webhooks/state-store.ts';
+import {
+  createTopicReady,
+  deleteByPrefix,
+  joined as groupJoined,
+  latencyLine,
+  nowMs,
+  paced as pacedAt,
+} from './kafka-bench-util.ts';
 import { peakRss, startRssSampler } from './support.ts';
 
 const { values: args } = parseArgs({
@@ -40,7 +48,7 @@ const { values: args } = parseArgs({
 });
 const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
-const now = () => performance.timeOrigin + performance.now();
+const now = nowMs;
 const log = createLogger({ bench: 'webhooks' }, 'error');
 const SECRET = newSecret();
 const env = { ...process.env, BENCH_SECRET: SECRET };
@@ -77,17 +85,7 @@ const kafka = kafkaClient(config, 'bench-webhooks');
 await ensureTopics(kafka, config);
 const rss = startRssSampler();
 
-/** Until `groupId` is stable with a member holding partitions, so no sample includes the group's start-up. */
-async function joined(groupId: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  for (;;) {
-    const g = (await admin.describeGroups([groupId])).groups[0];
-    if (g?.state === 'Stable' && g.members.length > 0 && g.members.every((m) => m.memberAssignment.length > 0)) break;
-    await sleep(100);
-  }
-  await admin.disconnect();
-}
+const joined = (groupId: string) => groupJoined(kafka, groupId);
 
 function alert(i: number): Alert {
   const t = now();
@@ -106,20 +104,7 @@ function alert(i: number): Alert {
   };
 }
 
-/** Calls `fn(i)` RATE times a second for SECONDS, not waiting for any of them; returns the rate held. */
-async function paced(fn: (i: number) => Promise<void>): Promise<number> {
-  const total = RATE * SECONDS;
-  const start = now();
-  const inflight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / RATE;
-    const wait = due - now();
-    if (wait > 0) await sleep(wait);
-    inflight.push(fn(i));
-  }
-  await Promise.all(inflight);
-  return total / ((now() - start) / 1000);
-}
+const paced = (fn: (i: number) => Promise<void>) => pacedAt(RATE, SECONDS, fn);
 
 /**
  * A transactional producer as an exactly-once loop uses one: whatever queued while the previous transaction was
@@ -155,16 +140,7 @@ async function transactional(id: string) {
 // Baseline: the same bytes through a transaction and a read_committed consumer, no webhook.
 const baseTopic = topicName(config, 'alerts').replace(/alerts$/, 'bench-baseline');
 {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: baseTopic, numPartitions: 2 }], waitForLeaders: false });
-  // A topic created a moment ago can still answer "does not host this partition" for a while.
-  for (let ok = false; !ok;) {
-    const meta = await admin.fetchTopicMetadata({ topics: [baseTopic] }).catch(() => null);
-    ok = !!meta && meta.topics[0]!.partitions.every((p) => p.leader >= 0);
-    await sleep(500);
-  }
-  await admin.disconnect();
+  await createTopicReady(kafka, baseTopic, 2);
   const consumer = kafka.consumer({ groupId: `${prefix}baseline`, readUncommitted: false, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic: baseTopic, fromBeginning: true });
@@ -234,17 +210,9 @@ await store.close();
 await receiver.close();
 slow.closeAllConnections();
 slow.close();
-const admin = kafka.admin();
-await admin.connect();
-await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith(prefix)) }).catch(() => {});
-await admin.disconnect();
+await deleteByPrefix(kafka, prefix);
 process.exit(0);
 
 function report(title: string, xs: number[], held: number) {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN;
-  process.stdout.write(
-    `${title}: n=${s.length} at ${held.toFixed(1)}/s — p50 ${q(0.5).toFixed(1)} ms, p90 ${q(0.9).toFixed(1)}, ` +
-      `p99 ${q(0.99).toFixed(1)}, max ${(s.at(-1) ?? NaN).toFixed(1)}\n`,
-  );
+  process.stdout.write(latencyLine(title, xs, held));
 }

@@ -85,6 +85,9 @@ export class TickProducer {
 
   /** Accepts records into the buffer, waiting while it is full. */
   async send(records: readonly SourceRecord[]): Promise<void> {
+    // The send loop waits on `wake` alone while the buffer is empty: the first record must wake it so the linger
+    // timer starts, or records sat until the batch filled or the next heartbeat (up to a second at low rates).
+    const wasEmpty = this.buffer.length === 0;
     for (const r of records) {
       while (this.buffer.length >= this.opts.maxBufferedRecords) {
         if (this.closed) throw new TickLakeError('INTERNAL', 'producer closed');
@@ -94,9 +97,9 @@ export class TickProducer {
       this.buffer.push({ key: r.key, value: r.value });
     }
     this.metrics.buffered.set(this.buffer.length);
-    // Woken on the first record too, so its linger starts now: a quiet stream is sent within lingerMs, not at the
-    // next heartbeat or full batch.
-    this.wake?.();
+    // Woken on the first record (its linger starts now: a quiet stream is sent within lingerMs, not at the next
+    // heartbeat or full batch) and on a full batch; records in between ride the running linger.
+    if (wasEmpty || this.buffer.length >= this.opts.batchSize) this.wake?.();
   }
 
   /**

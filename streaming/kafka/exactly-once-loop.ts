@@ -1,6 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka, Transaction } from 'kafkajs';
 import type { Logger } from '../../infra/logger.ts';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isConcurrentTransaction, PartitionProducers } from './partition-producers.ts';
 import { chunkTopicMessages, type TopicMessages } from './chunk-messages.ts';
 import { MAX_BATCH_BYTES } from '../topics.ts';
@@ -152,7 +152,7 @@ export class ExactlyOnceLoop {
         await tx.sendBatch({ acks: -1, topicMessages: chunk });
       }
       const metadata = await output.beforeOffsets?.(tx);
-      await tx.sendOffsets({
+      await sendOffsetsRetrying(tx, {
         consumerGroupId: this.opts.groupId,
         topics: [
           {
@@ -177,3 +177,22 @@ export class ExactlyOnceLoop {
 
 /** Attempts of one batch's commit while the broker reports a concurrent transaction (~6 s of backoff in all). */
 const CONCURRENT_TX_ATTEMPTS = 8;
+
+/**
+ * kafkajs retries CONCURRENT_TRANSACTIONS on produce but not on AddOffsetsToTxn. A batch with no output records
+ * starts its transaction with the offsets, and when it follows the previous commit closely the coordinator refuses
+ * it until it has finished that one (milliseconds): without a retry the batch failed and its partition's state was
+ * rebuilt, seconds of latency (docs/BENCHMARKS.md "Tick → webhook"). Nothing was added to the transaction by the
+ * refused request, so sending the offsets again is safe.
+ */
+async function sendOffsetsRetrying(tx: Transaction, offsets: Parameters<Transaction['sendOffsets']>[0]): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await tx.sendOffsets(offsets);
+      return;
+    } catch (err) {
+      if (!isConcurrentTransaction(err) || attempt >= 20) throw err;
+      await sleep(Math.min(5 * 2 ** attempt, 200));
+    }
+  }
+}
