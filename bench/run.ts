@@ -52,10 +52,13 @@ process.stdout.write(
 const config = loadConfig({ profile: testStackProfile() });
 let startedStack = false;
 if (selected.some((b) => b.stack)) {
-  const running = (await stackStatus({ config })).every((s) => s.state === 'healthy' || s.name === 'prometheus');
-  if (!running) {
+  const statuses = await stackStatus({ config });
+  const healthy = statuses.every((s) => s.state === 'healthy' || s.name === 'prometheus');
+  if (!healthy) {
+    // A stack someone else runs (tests, another bench) may be slow to answer one health check: start what is
+    // missing, but stop at the end only a stack that was not running at all before.
+    startedStack = statuses.every((s) => s.state === 'stopped' || s.state === 'skipped');
     await stackUp({ config, progress: (l) => process.stderr.write(`[stack] ${l}\n`) });
-    startedStack = true;
   }
 }
 
