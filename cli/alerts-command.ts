@@ -29,7 +29,7 @@ export function registerAlertsCommand(program: Command): void {
 Examples:
   ticklake alerts                          # the shipped rules (infra/alerts/rules.yaml)
   ticklake alerts --rules ./my-rules.yaml  # edit the file while it runs: valid changes apply, bad ones are refused
-  ticklake webhooks                        # delivers what this writes (docs/WEBHOOKS.md)`,
+  ticklake webhooks                        # delivery apart from evaluation: set alerts.deliverWebhooks=false here`,
     )
     .action(async (o: { instance?: string; rules?: string }, cmd: Command) => {
       const stopRequested = shutdownSignal();
@@ -44,17 +44,17 @@ Examples:
       const health = processHealth(config, 'alerts', registry);
       const metrics = await startRoleMetricsServer(registry, config, 'alerts', health);
       const kafka = kafkaClient(config, `ticklake-${instanceId}`);
-      const store = new KafkaDeliveryStore(kafka, config, log);
       // Built before anything connects: a refused endpoint (allowlist, http beyond loopback, secret) stops us here.
-      const dispatcher =
-        config.alerts.deliverWebhooks && config.webhooks.endpoints.length > 0
-          ? new WebhookDispatcher({
-              settings: dispatcherSettings(config),
-              store,
-              metrics: createWebhookMetrics(registry),
-              log,
-            })
-          : undefined;
+      const delivers = config.alerts.deliverWebhooks && config.webhooks.endpoints.length > 0;
+      const store = delivers ? new KafkaDeliveryStore(kafka, config, log) : undefined;
+      const dispatcher = store
+        ? new WebhookDispatcher({
+            settings: dispatcherSettings(config),
+            store,
+            metrics: createWebhookMetrics(registry),
+            log,
+          })
+        : undefined;
       await ensureTopics(kafka, config);
       const resumed = (await dispatcher?.start())?.resumed ?? 0;
       const partitions = await partitionCount(kafka, topicName(config, 'raw'));
@@ -98,7 +98,7 @@ Examples:
       watcher.close();
       await processor.stop();
       await dispatcher?.stop();
-      await store.close();
+      await store?.close();
       await reference.stop();
       metrics.close();
       progressLine('[alerts] stopped');
