@@ -34,6 +34,10 @@ export function registerAlertsEvalCommand(program: Command): void {
       [],
     )
     .option('--json', 'print the result as JSON (alerts and labels left out)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ticklake alerts-eval\n  ticklake alerts-eval --rules ./my-rules.yaml --minutes 60 --json | jq .quality\n  ticklake alerts-eval --set anomalies.staleFeed.rate=0.0002 --seed 7',
+    )
     .action(
       (
         o: { seed: string; minutes: string; rules?: string; partitions?: string; set: string[]; json?: boolean },

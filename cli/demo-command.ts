@@ -21,6 +21,10 @@ export function registerDemoCommand(program: Command): void {
     .description('The main job: bring the stack up, run every pipeline process, stop cleanly on Ctrl-C')
     .option('--duration <seconds>', 'stop by itself after this many seconds (default: run until Ctrl-C)')
     .option('--keep-stack', 'leave the stack running on exit')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ticklake demo                          # npm start: stack, pipeline, URLs; Ctrl-C stops it all\n  ticklake demo --duration 60 --keep-stack\n  ticklake --profile test demo --duration 30',
+    )
     .action(async (o: { duration?: string; keepStack?: boolean }, cmd: Command) => {
       const stopRequested = shutdownSignal();
       const config = configFrom(cmd);

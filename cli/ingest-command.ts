@@ -10,6 +10,8 @@ import { processHealth } from '../infra/health.ts';
 import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { runIngest } from '../streaming/ingest.ts';
 import { SOURCE_NAMES, SOURCES } from '../streaming/sources/index.ts';
+import { emit, examples, withJson } from './output.ts';
+import { commandProgress } from './progress.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 
 interface IngestFlags {
@@ -19,6 +21,7 @@ interface IngestFlags {
   set: string[];
   finalWatermark: boolean;
   file?: string[];
+  json?: boolean;
 }
 
 /** `--set a.b=1` → { a: { b: 1 } }; values parse as JSON when they can (numbers, booleans, arrays). */
@@ -75,7 +78,7 @@ export function sourceOptions(
 }
 
 export function registerIngestCommand(program: Command): void {
-  program
+  const ingest = program
     .command('ingest')
     .description(`Stream a tick source into ticks.raw (sources: ${SOURCE_NAMES.join(', ')})`)
     .requiredOption('-s, --source <name>', 'source name')
@@ -89,49 +92,74 @@ export function registerIngestCommand(program: Command): void {
       (v, acc: string[]) => [...acc, v],
       [],
     )
-    .option('--no-final-watermark', 'on a bounded source, do not close every bar at the end')
-    .action(async (files: string[], flags: IngestFlags, cmd: Command) => {
-      const abort = new AbortController();
-      void shutdownSignal().then(() => abort.abort());
-      const config = configFrom(cmd);
-      const factory = SOURCES[flags.source];
-      if (!factory) {
-        throw new TickLakeError(
-          'CONFIG_INVALID',
-          `unknown source "${flags.source}" (known: ${SOURCE_NAMES.join(', ')})`,
-        );
-      }
-      const options = sourceOptions(flags.source, flags, files);
-      const created = factory(options);
-      const log = createLogger({ component: 'ingest', source: flags.source }, config.log.level);
-      const registry = initProcessMetrics('ingest');
-      // Ready once producing, until asked to stop (the process ends with the source), while Kafka has not been
-      // failing past health.unreachableAfterMs.
-      const health = processHealth(config, 'ingest', registry);
-      abort.signal.addEventListener('abort', () => health.markStopping());
-      const metrics = await startRoleMetricsServer(registry, config, 'ingest', health).catch(async (err: unknown) => {
-        await created.source.close();
-        throw err;
-      });
-      progressLine(`[ingest] ${flags.source} -> ${config.kafka.brokers.join(',')}`);
-      try {
-        const result = await runIngest({
-          config,
-          kafka: kafkaClient(config, 'ticklake-ingest'),
-          created,
-          sourceName: String(options.source ?? flags.source),
-          log,
-          registry,
-          signal: abort.signal,
-          finalWatermark: flags.finalWatermark,
-          kafkaHealth: health.dependency('kafka'),
-          onProducing: () => health.markStarted(),
-        });
-        progressLine(
-          `[ingest] done: ${result.records} records in ${result.seconds.toFixed(1)}s (${Math.round(result.records / Math.max(result.seconds, 0.001))}/s)`,
-        );
-      } finally {
-        metrics.close();
-      }
+    .option('--no-final-watermark', 'on a bounded source, do not close every bar at the end');
+  withJson(ingest, 'on a bounded source, print the summary as JSON at the end (no progress bar)');
+  examples(ingest, [
+    ['ticklake ingest -s synthetic --set symbols=50', 'a live synthetic market until Ctrl-C'],
+    ['ticklake ingest -s replay data/day1.csv data/day2.parquet', 'replay files with a progress bar and ETA'],
+    ['ticklake ingest -s replay --set speed=0 ticks.ndjson --json', 'as fast as possible, summary as JSON'],
+    ['ticklake ingest -s synthetic --set maxTicks=100000 --set speed=0', 'a bounded run (progress bar)'],
+  ]);
+  ingest.action(async (files: string[], flags: IngestFlags, cmd: Command) => {
+    const abort = new AbortController();
+    void shutdownSignal().then(() => abort.abort());
+    const config = configFrom(cmd);
+    const factory = SOURCES[flags.source];
+    if (!factory) {
+      throw new TickLakeError('CONFIG_INVALID', `unknown source "${flags.source}" (known: ${SOURCE_NAMES.join(', ')})`);
+    }
+    const options = sourceOptions(flags.source, flags, files);
+    // The CLI draws replay's progress itself (below), with an ETA: replay's own line would be a second one.
+    if (flags.source === 'replay' && options.progress === undefined) options.progress = false;
+    const created = factory(options);
+    const log = createLogger({ component: 'ingest', source: flags.source }, config.log.level);
+    const registry = initProcessMetrics('ingest');
+    // Ready once producing, until asked to stop (the process ends with the source), while Kafka has not been
+    // failing past health.unreachableAfterMs.
+    const health = processHealth(config, 'ingest', registry);
+    abort.signal.addEventListener('abort', () => health.markStopping());
+    const metrics = await startRoleMetricsServer(registry, config, 'ingest', health).catch(async (err: unknown) => {
+      await created.source.close();
+      throw err;
     });
+    if (!flags.json) progressLine(`[ingest] ${flags.source} -> ${config.kafka.brokers.join(',')}`);
+    const src = created.source;
+    const first = src.progress?.();
+    const bar = first
+      ? commandProgress(cmd, { label: `ingest ${flags.source}`, unit: first.unit, total: first.total })
+      : undefined;
+    const poll = bar
+      ? setInterval(() => {
+          const p = src.progress?.();
+          if (p) bar.update(p.done, p);
+        }, 200)
+      : undefined;
+    try {
+      const result = await runIngest({
+        config,
+        kafka: kafkaClient(config, 'ticklake-ingest'),
+        created,
+        sourceName: String(options.source ?? flags.source),
+        log,
+        registry,
+        signal: abort.signal,
+        finalWatermark: flags.finalWatermark,
+        kafkaHealth: health.dependency('kafka'),
+        onProducing: () => health.markStarted(),
+      });
+      clearInterval(poll);
+      const last = src.progress?.();
+      if (bar && last) bar.update(last.done, last);
+      bar?.finish();
+      const rate = Math.round(result.records / Math.max(result.seconds, 0.001));
+      if (flags.json) {
+        emit(cmd, { source: flags.source, ...result, recordsPerSec: rate, stats: src.stats() }, () => '');
+      } else {
+        progressLine(`[ingest] done: ${result.records} records in ${result.seconds.toFixed(1)}s (${rate}/s)`);
+      }
+    } finally {
+      clearInterval(poll);
+      metrics.close();
+    }
+  });
 }

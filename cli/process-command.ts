@@ -17,6 +17,10 @@ export function registerProcessCommand(program: Command): void {
     .command('process')
     .description('Validate, dedupe, enrich and bar ticks.raw with exactly-once Kafka transactions')
     .option('--instance <id>', 'this instance’s id, stable across its restarts (default: processor-<hostname>)')
+    .addHelpText(
+      'after',
+      '\nRuns until SIGINT/SIGTERM; health on metrics.processPort (/healthz).\n\nExamples:\n  ticklake process\n  ticklake process --instance processor-2   # a second instance: partitions are shared out\n  ticklake --profile test process',
+    )
     .action(async (o: { instance?: string }, cmd: Command) => {
       const stopRequested = shutdownSignal();
       const config = configFrom(cmd);

@@ -42,6 +42,7 @@ export function registerSchedulesCommand(program: Command): void {
     .command('apply')
     .description('Create or update every schedule; delete ticklake-* schedules no longer declared (idempotent)')
     .option('--json', 'print the changes as JSON')
+    .addHelpText('after', '\nExamples:\n  ticklake schedules apply\n  ticklake --profile test schedules apply --json')
     .action(async (o: JsonOpt, cmd: Command) => {
       const config = configFrom(cmd);
       const changes = await withClient(cmd, (c) => applySchedules(c, config.temporal.taskQueue));
@@ -51,6 +52,10 @@ export function registerSchedulesCommand(program: Command): void {
     .command('list')
     .description('Each schedule: what it runs, when, paused or not, last and next run')
     .option('--json', 'print as JSON')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  ticklake schedules list\n  ticklake schedules list --json | jq -r '.[] | select(.paused) | .id'",
+    )
     .action(async (o: JsonOpt, cmd: Command) => {
       const rows = await withClient(cmd, (c) => listSchedules(c));
       print(o, rows, () =>
@@ -74,6 +79,10 @@ export function registerSchedulesCommand(program: Command): void {
       .command(`${name} <id>`)
       .description(`${description}; <id> with or without the "ticklake-" prefix`)
       .option('--json', 'print the result as JSON')
+      .addHelpText(
+        'after',
+        `\nExamples:\n  ticklake schedules ${name} compaction-sweep\n  ticklake schedules ${name} ticklake-vacuum --json`,
+      )
       .action(async (id: string, o: JsonOpt, cmd: Command) => {
         await withClient(cmd, (c) => fn(c, id));
         print(o, { id, action: name }, () => `${name}: ${id}\n`);

@@ -14,7 +14,15 @@ export function configFrom(cmd: Command): Config {
   return loadConfig({ file: opts.config, profile: opts.profile === 'test' ? testStackProfile() : undefined });
 }
 
+let quiet = false;
+
+/** `--quiet` (the root option): progress lines are dropped; results on stdout and errors are not. */
+export function setQuiet(value: boolean): void {
+  quiet = value;
+}
+
 export function progressLine(line: string): void {
+  if (quiet) return;
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 }
 

@@ -16,6 +16,10 @@ export function registerSinkCommand(program: Command): void {
     .command('sink')
     .description('Land topics in the S3 lake as Parquet, exactly once through the manifest')
     .requiredOption('-t, --table <tables>', 'raw | enriched | bars | alerts, or several comma-separated')
+    .addHelpText(
+      'after',
+      '\nRuns until SIGINT/SIGTERM; health on metrics.sinkPort (/healthz).\n\nExamples:\n  ticklake sink -t raw,enriched,bars,alerts\n  TICKLAKE_SINK_MAX_AGE_MS=2000 ticklake sink -t bars   # smaller, more frequent files',
+    )
     .action(async (o: { table: string }, cmd: Command) => {
       const stopRequested = shutdownSignal();
       const config = configFrom(cmd);

@@ -13,6 +13,10 @@ export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description('Run the Temporal worker (task queue from temporal.taskQueue) until SIGINT/SIGTERM')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ticklake worker\n  TICKLAKE_TEMPORAL_TASK_QUEUE=ticklake-2 ticklake worker   # a separate queue',
+    )
     .action(async (_o, cmd: Command) => {
       const stopRequested = shutdownSignal();
       const config = configFrom(cmd);

@@ -18,8 +18,19 @@ export interface SourceStats {
   counters: Record<string, number>;
 }
 
+/** How far a bounded source is through its input (the CLI's progress bar); `fraction` 0..1 when it knows. */
+export interface SourceProgress {
+  done: number;
+  unit: string;
+  total?: number;
+  fraction?: number;
+  detail?: string;
+}
+
 export interface TickSource {
   readonly name: string;
+  /** Bounded sources (replay, a synthetic run with maxTicks or durationSec) say how far they are; live ones do not. */
+  progress?(): SourceProgress | undefined;
   /**
    * Batches until the source is exhausted (replay, bounded synthetic runs) or `signal` aborts (live feeds).
    * The consumer awaits each batch before the next is produced: that await is the backpressure.

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { TickLakeError } from '../../../core/errors.ts';
-import type { SourceRecord, SourceStats, TickSource } from '../source.ts';
+import type { SourceProgress, SourceRecord, SourceStats, TickSource } from '../source.ts';
 import {
   type ReplayOptions,
   type ReplayOptionsInput,
@@ -71,9 +71,12 @@ export function createReplaySource(input: ReplayOptionsInput, deps: ReplayDeps =
     return parquetReader(file, wantedColumns(opts));
   }
 
+  let current: { fileIndex: number; file: string; reader: FileReader } | undefined;
+
   async function* timedChunks(signal: AbortSignal): AsyncGenerator<Timed[]> {
     for (const [fileIndex, file] of opts.files.entries()) {
       const reader = await openReader(file);
+      current = { fileIndex, file: basename(file), reader };
       const ctx = { source: opts.source ?? sourceNameFor(file), file: basename(file), line: 0 };
       const state = () => ({
         fileIndex,
@@ -118,6 +121,20 @@ export function createReplaySource(input: ReplayOptionsInput, deps: ReplayDeps =
         yield batch;
         if (stop.aborted) return;
       }
+    },
+    progress(): SourceProgress {
+      const n = opts.files.length;
+      const c = current;
+      if (!c) return { done: 0, unit: 'rows', fraction: 0 };
+      // Each file is an equal share: its own units (bytes, or rows for Parquet) say how far into it we are.
+      const within = c.reader.total > 0 ? Math.min(1, c.reader.position() / c.reader.total) : 1;
+      const finished = (counters.files ?? 0) >= n;
+      return {
+        done: counters.rows ?? 0,
+        unit: 'rows',
+        fraction: finished ? 1 : (c.fileIndex + within) / n,
+        detail: `file ${c.fileIndex + 1}/${n} ${c.file}`,
+      };
     },
     stats(): SourceStats {
       return { emitted, counters: { ...counters } };

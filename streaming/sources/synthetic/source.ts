@@ -2,7 +2,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { TickLakeError } from '../../../core/errors.ts';
 import { loadShippedReference } from '../../../infra/reference-file.ts';
 import type { ReferenceSymbol } from '../../../core/schemas/reference.ts';
-import type { SourceRecord, SourceStats, TickSource } from '../source.ts';
+import type { SourceProgress, SourceRecord, SourceStats, TickSource } from '../source.ts';
 import { type Clock, type Timed, pacedBatches, systemClock } from '../pacing.ts';
 import { isoToUs } from '../replay/timestamps.ts';
 import { SyntheticGenerator } from './generator.ts';
@@ -113,6 +113,12 @@ export function createSyntheticSource(input: SyntheticOptionsInput, deps: Synthe
         if (stop.aborted) break;
       }
       await writeLabels();
+    },
+    progress(): SourceProgress | undefined {
+      if (opts.maxTicks !== undefined) return { done: emitted, unit: 'ticks', total: opts.maxTicks };
+      if (opts.durationSec === undefined) return undefined;
+      const fraction = emitted === 0 ? 0 : Math.min(1, Math.max(0, (gen.lastTs - startUs) / (opts.durationSec * 1e6)));
+      return { done: emitted, unit: 'ticks', fraction: gen.finished ? 1 : fraction };
     },
     stats(): SourceStats {
       return { emitted, counters: { ...gen.counters, labels: gen.labels.length } };

@@ -25,7 +25,7 @@ describe('ticklake webhooks refuses bad endpoints at start', () => {
         { name: 'nosecret', url: 'https://hooks.example.com/x', secretEnv: 'UNSET_SECRET_VAR' },
       ]),
     });
-    expect(r.status).toBe(2);
+    expect(r.status).toBe(3); // CONFIG_INVALID (cli/errors.ts)
     expect(r.stderr).toContain('ticklake: CONFIG_INVALID: webhook endpoints refused:');
     expect(r.stderr).toContain('endpoint evil: host evil.example is not in webhooks.allowedHosts');
     expect(r.stderr).toContain('endpoint plain: http://hooks.example.com is not https');
@@ -34,17 +34,17 @@ describe('ticklake webhooks refuses bad endpoints at start', () => {
 
   it('names a malformed endpoint entry by its key', () => {
     const r = run(['webhooks'], { TICKLAKE_WEBHOOKS_ENDPOINTS: JSON.stringify([{ name: 'a b', url: 'x' }]) });
-    expect(r.status).toBe(2);
+    expect(r.status).toBe(3); // CONFIG_INVALID (cli/errors.ts)
     expect(r.stderr).toContain('webhooks.endpoints.0.name');
     expect(r.stderr).toContain('webhooks.endpoints.0.url');
     const bad = run(['webhooks'], { TICKLAKE_WEBHOOKS_ENDPOINTS: '[{"name":' });
-    expect(bad.status).toBe(2);
+    expect(bad.status).toBe(3);
     expect(bad.stderr).toMatch(/webhooks\.endpoints.*not JSON/);
   }, 60_000);
 
   it('webhook-receiver refuses to start without a whsec_ secret', () => {
     const r = run(['webhook-receiver'], { TICKLAKE_WEBHOOK_SECRET: 'hunter2' });
-    expect(r.status).toBe(2);
+    expect(r.status).toBe(3); // CONFIG_INVALID (cli/errors.ts)
     expect(r.stderr).toContain('TICKLAKE_WEBHOOK_SECRET must hold a whsec_ secret');
   }, 60_000);
 });
