@@ -10,7 +10,7 @@ import { processHealth } from '../infra/health.ts';
 import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { runIngest } from '../streaming/ingest.ts';
 import { SOURCE_NAMES, SOURCES } from '../streaming/sources/index.ts';
-import { emit, examples, withJson } from './output.ts';
+import { emit, exampleText } from './output.ts';
 import { commandProgress } from './progress.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 
@@ -78,7 +78,7 @@ export function sourceOptions(
 }
 
 export function registerIngestCommand(program: Command): void {
-  const ingest = program
+  program
     .command('ingest')
     .description(`Stream a tick source into ticks.raw (sources: ${SOURCE_NAMES.join(', ')})`)
     .requiredOption('-s, --source <name>', 'source name')
@@ -92,74 +92,75 @@ export function registerIngestCommand(program: Command): void {
       (v, acc: string[]) => [...acc, v],
       [],
     )
-    .option('--no-final-watermark', 'on a bounded source, do not close every bar at the end');
-  withJson(ingest, 'on a bounded source, print the summary as JSON at the end (no progress bar)');
-  examples(ingest, [
-    ['ticklake ingest -s synthetic --set symbols=50', 'a live synthetic market until Ctrl-C'],
-    ['ticklake ingest -s replay data/day1.csv data/day2.parquet', 'replay files with a progress bar and ETA'],
-    ['ticklake ingest -s replay --set speed=0 ticks.ndjson --json', 'as fast as possible, summary as JSON'],
-    ['ticklake ingest -s synthetic --set maxTicks=100000 --set speed=0', 'a bounded run (progress bar)'],
-  ]);
-  ingest.action(async (files: string[], flags: IngestFlags, cmd: Command) => {
-    const abort = new AbortController();
-    void shutdownSignal().then(() => abort.abort());
-    const config = configFrom(cmd);
-    const factory = SOURCES[flags.source];
-    if (!factory) {
-      throw new TickLakeError('CONFIG_INVALID', `unknown source "${flags.source}" (known: ${SOURCE_NAMES.join(', ')})`);
-    }
-    const options = sourceOptions(flags.source, flags, files);
-    // The CLI draws replay's progress itself (below), with an ETA: replay's own line would be a second one.
-    if (flags.source === 'replay' && options.progress === undefined) options.progress = false;
-    const created = factory(options);
-    const log = createLogger({ component: 'ingest', source: flags.source }, config.log.level);
-    const registry = initProcessMetrics('ingest');
-    // Ready once producing, until asked to stop (the process ends with the source), while Kafka has not been
-    // failing past health.unreachableAfterMs.
-    const health = processHealth(config, 'ingest', registry);
-    abort.signal.addEventListener('abort', () => health.markStopping());
-    const metrics = await startRoleMetricsServer(registry, config, 'ingest', health).catch(async (err: unknown) => {
-      await created.source.close();
-      throw err;
-    });
-    if (!flags.json) progressLine(`[ingest] ${flags.source} -> ${config.kafka.brokers.join(',')}`);
-    const src = created.source;
-    const first = src.progress?.();
-    const bar = first
-      ? commandProgress(cmd, { label: `ingest ${flags.source}`, unit: first.unit, total: first.total })
-      : undefined;
-    const poll = bar
-      ? setInterval(() => {
-          const p = src.progress?.();
-          if (p) bar.update(p.done, p);
-        }, 200)
-      : undefined;
-    try {
-      const result = await runIngest({
-        config,
-        kafka: kafkaClient(config, 'ticklake-ingest'),
-        created,
-        sourceName: String(options.source ?? flags.source),
-        log,
-        registry,
-        signal: abort.signal,
-        finalWatermark: flags.finalWatermark,
-        kafkaHealth: health.dependency('kafka'),
-        onProducing: () => health.markStarted(),
-      });
-      clearInterval(poll);
-      const last = src.progress?.();
-      if (bar && last) bar.update(last.done, last);
-      bar?.finish();
-      const rate = Math.round(result.records / Math.max(result.seconds, 0.001));
-      if (flags.json) {
-        emit(cmd, { source: flags.source, ...result, recordsPerSec: rate, stats: src.stats() }, () => '');
-      } else {
-        progressLine(`[ingest] done: ${result.records} records in ${result.seconds.toFixed(1)}s (${rate}/s)`);
+    .option('--no-final-watermark', 'on a bounded source, do not close every bar at the end')
+    .option('--json', 'print the summary as JSON at the end (and no progress bar)')
+    .addHelpText(
+      'after',
+      exampleText([
+        ['ticklake ingest -s synthetic --set symbols=50', 'a live synthetic market until Ctrl-C'],
+        ['ticklake ingest -s replay data/day1.csv data/day2.parquet', 'replay files: progress bar with ETA'],
+        ['ticklake ingest -s replay --set speed=0 ticks.ndjson --json', 'as fast as it goes, summary as JSON'],
+        ['ticklake ingest -s synthetic --set maxTicks=100000 --set speed=0', 'a bounded run (progress bar)'],
+      ]),
+    )
+    .action(async (files: string[], flags: IngestFlags, cmd: Command) => {
+      const abort = new AbortController();
+      void shutdownSignal().then(() => abort.abort());
+      const config = configFrom(cmd);
+      const factory = SOURCES[flags.source];
+      if (!factory) {
+        throw new TickLakeError(
+          'CONFIG_INVALID',
+          `unknown source "${flags.source}" (known: ${SOURCE_NAMES.join(', ')})`,
+        );
       }
-    } finally {
-      clearInterval(poll);
-      metrics.close();
-    }
-  });
+      const options = sourceOptions(flags.source, flags, files);
+      // The CLI draws replay's progress itself (below), with an ETA: replay's own line would be a second one.
+      if (flags.source === 'replay' && options.progress === undefined) options.progress = false;
+      const created = factory(options);
+      const log = createLogger({ component: 'ingest', source: flags.source }, config.log.level);
+      const registry = initProcessMetrics('ingest');
+      // Ready once producing, until asked to stop (the process ends with the source), while Kafka has not been
+      // failing past health.unreachableAfterMs.
+      const health = processHealth(config, 'ingest', registry);
+      abort.signal.addEventListener('abort', () => health.markStopping());
+      const metrics = await startRoleMetricsServer(registry, config, 'ingest', health).catch(async (err: unknown) => {
+        await created.source.close();
+        throw err;
+      });
+      progressLine(`[ingest] ${flags.source} -> ${config.kafka.brokers.join(',')}`);
+      // Bounded sources say how far they are: a bar with rate and ETA, polled (the source's getter is cheap).
+      const src = created.source;
+      const first = src.progress?.();
+      const bar =
+        first && commandProgress(cmd, { label: `ingest ${flags.source}`, unit: first.unit, total: first.total });
+      const draw = () => {
+        const p = src.progress?.();
+        if (bar && p) bar.update(p.done, p);
+      };
+      const poll = bar ? setInterval(draw, 200) : undefined;
+      try {
+        const result = await runIngest({
+          config,
+          kafka: kafkaClient(config, 'ticklake-ingest'),
+          created,
+          sourceName: String(options.source ?? flags.source),
+          log,
+          registry,
+          signal: abort.signal,
+          finalWatermark: flags.finalWatermark,
+          kafkaHealth: health.dependency('kafka'),
+          onProducing: () => health.markStarted(),
+        });
+        draw();
+        bar?.finish();
+        const perSec = Math.round(result.records / Math.max(result.seconds, 0.001));
+        if (flags.json)
+          emit(cmd, { source: flags.source, ...result, recordsPerSec: perSec, stats: src.stats() }, () => '');
+        else progressLine(`[ingest] done: ${result.records} records in ${result.seconds.toFixed(1)}s (${perSec}/s)`);
+      } finally {
+        clearInterval(poll);
+        metrics.close();
+      }
+    });
 }

@@ -33,12 +33,18 @@ export function emit<T>(cmd: Command, value: T, text: (v: T) => string): void {
   if (out) process.stdout.write(out.endsWith('\n') ? out : `${out}\n`);
 }
 
-/** An `Examples:` block for `--help`, one line per example, `# why` aligned. */
-export function examples(cmd: Command, lines: readonly (string | readonly [string, string])[]): Command {
+export type Example = string | readonly [command: string, why: string];
+
+/** The `Examples:` block `--help` ends with: one line per example, `# why` aligned. */
+export function exampleText(lines: readonly Example[]): string {
   const rows = lines.map((l) => (typeof l === 'string' ? [l, ''] : l));
   const width = Math.max(...rows.map(([c, why]) => (why ? c.length : 0)));
-  const body = rows.map(([c, why]) => `  ${why ? `${c.padEnd(width)}  # ${why}` : c}`).join('\n');
-  return cmd.addHelpText('after', `\nExamples:\n${body}`);
+  return `\nExamples:\n${rows.map(([c, why]) => `  ${why ? `${c.padEnd(width)}  # ${why}` : c}`).join('\n')}`;
+}
+
+/** Adds the `Examples:` block to a command's `--help` (`.addHelpText('after', exampleText(...))` inside a chain). */
+export function examples(cmd: Command, lines: readonly Example[]): Command {
+  return cmd.addHelpText('after', exampleText(lines));
 }
 
 /** Aligned columns under a header, each line indented; a screen-friendly table without a row count. */

@@ -7,7 +7,7 @@ import {
   stackUp,
   type ServiceStatus,
 } from '../infra/stack/stack.ts';
-import { emit, examples, withJson } from './output.ts';
+import { emit, examples } from './output.ts';
 import { configFrom, progressLine } from './shared.ts';
 
 export function formatStatus(statuses: ServiceStatus[]): string {
@@ -53,16 +53,17 @@ export function registerStackCommand(program: Command): void {
       progressLine('provisioned');
     });
 
-  const up = stack
+  stack
     .command('up')
     .description('Provision, start and health-check every service (idempotent)')
-    .addHelpText('after', '\nExamples:\n  ticklake stack up\n  ticklake --profile test stack up --json');
-  withJson(up, 'print each service as JSON when up').action(async (_o, cmd: Command) => {
-    const started = Date.now();
-    const statuses = await stackUp({ config: configFrom(cmd), progress: progressLine });
-    emit(cmd, statuses, formatStatus);
-    progressLine(`stack up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-  });
+    .option('--json', 'print each service as JSON once up')
+    .addHelpText('after', '\nExamples:\n  ticklake stack up\n  ticklake --profile test stack up --json')
+    .action(async (_o, cmd: Command) => {
+      const started = Date.now();
+      const statuses = await stackUp({ config: configFrom(cmd), progress: progressLine });
+      emit(cmd, statuses, formatStatus);
+      progressLine(`stack up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    });
 
   stack
     .command('down')
@@ -76,20 +77,19 @@ export function registerStackCommand(program: Command): void {
       progressLine(stopped.length ? `stopped ${stopped.join(', ')}` : 'nothing was running');
     });
 
-  const status = stack
+  stack
     .command('status')
     .description('Show each service; exit 1 when a required service is not healthy (ticklake status shows more)')
+    .option('--json', 'print [{ name, state, pid, ports, urls, note }] as JSON')
     .addHelpText(
       'after',
       '\nExamples:\n  ticklake stack status\n  ticklake stack status --json | jq -r \'.[] | select(.state != "healthy") | .name\'',
-    );
-  withJson(status, 'print each service as JSON: [{ name, state, pid, ports, urls, note }]').action(
-    async (_o, cmd: Command) => {
+    )
+    .action(async (_o, cmd: Command) => {
       const statuses = await stackStatus({ config: configFrom(cmd) });
       emit(cmd, statuses, formatStatus);
       if (statuses.some((s) => s.name !== 'prometheus' && s.state !== 'healthy')) process.exitCode = 1;
-    },
-  );
+    });
 
   stack
     .command('logs [service]')

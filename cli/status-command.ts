@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ago, emit, examples, textTable, withJson } from './output.ts';
 import { configFrom } from './shared.ts';
 import { gatherStatus, type StatusReport } from './status.ts';
+import { TickLakeError } from '../core/errors.ts';
 import { EXIT_CODES } from './errors.ts';
 
 const down = (what: string, error: string, next: string) => `  ${what} unreachable: ${error}\n  next: ${next}\n`;
@@ -68,6 +69,7 @@ export function formatStatusReport(r: StatusReport, opts: { profile?: string } =
   out.push('\nWAREHOUSE FRESHNESS\n');
   if (!r.freshness.ok)
     out.push(down('BigQuery or S3', r.freshness.error, `ticklake${p} stack up, then ticklake${p} warehouse apply`));
+  else if (r.freshness.note) out.push(`  ${r.freshness.note}\n`);
   else {
     out.push(
       textTable(
@@ -90,7 +92,7 @@ export function registerStatusCommand(program: Command): void {
     .description(
       'One screen: stack services, pipeline processes, consumer lag, last batch runs, warehouse freshness; exit 1 when something required is down',
     )
-    .option('--timeout <ms>', 'how long each part may take to answer', '5000');
+    .option('--timeout <ms>', 'how long each part may take to answer', '10000');
   withJson(status);
   examples(status, [
     ['ticklake status', 'what is up, what is behind, what ran last'],
@@ -98,7 +100,11 @@ export function registerStatusCommand(program: Command): void {
     ['ticklake status --json | jq .lag.groups', 'just the consumer lag'],
   ]);
   status.action(async (o: { timeout: string }, cmd: Command) => {
-    const report = await gatherStatus(configFrom(cmd), { timeoutMs: Number(o.timeout) });
+    const timeoutMs = Number(o.timeout);
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+      throw new TickLakeError('CONFIG_INVALID', `--timeout must be a positive number of ms, not ${o.timeout}`);
+    }
+    const report = await gatherStatus(configFrom(cmd), { timeoutMs });
     const profile = cmd.optsWithGlobals<{ profile?: string }>().profile;
     emit(cmd, report, (r) => formatStatusReport(r, { profile }));
     if (!report.ok) process.exitCode = EXIT_CODES.FAILED;

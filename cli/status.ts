@@ -73,7 +73,8 @@ export interface StatusReport {
   processes: Section<{ processes: ProcessStatus[] }>;
   lag: Section<{ groups: GroupLag[] }>;
   batch: Section<{ runs: BatchRun[] }>;
-  freshness: Section<{ tables: TableFreshnessStatus[] }>;
+  /** `note` says why there are no tables (no dataset yet). */
+  freshness: Section<{ tables: TableFreshnessStatus[]; note?: string }>;
 }
 
 /** The stack services whose absence is not a failure (the stack runs fine without them). */
@@ -93,10 +94,12 @@ async function section<T>(timeoutMs: number, what: string, fn: () => Promise<T>)
   }
 }
 
+/** The error and its causes on one line, each said once (client errors often repeat their cause's message). */
 function shortError(err: unknown): string {
   const parts: string[] = [];
   for (let e: unknown = err; e instanceof Error && parts.length < 4; e = e.cause) {
-    if (e.message && !parts.includes(e.message)) parts.push(e.message);
+    const m = e.message.split('\n')[0]!.slice(0, 300);
+    if (m && !parts.some((p) => p.includes(m))) parts.push(m);
   }
   return parts.join(': ') || String(err);
 }
@@ -276,16 +279,29 @@ export async function lastBatchRuns(config: Config, timeoutMs: number): Promise<
   }
 }
 
-export async function freshness(config: Config, now = Date.now()): Promise<TableFreshnessStatus[]> {
+export async function freshness(
+  config: Config,
+  now = Date.now(),
+): Promise<{ tables: TableFreshnessStatus[]; note?: string }> {
   const storage = lakeStorage(config);
   try {
-    const tables = await warehouseFreshness(new Warehouse(warehouseDeps(config, storage)), storage);
-    return tables.map((t) => ({
+    const deps = warehouseDeps(config, storage);
+    // Before the first `warehouse apply` there is no ledger to read: that is a state to report, not a failure.
+    const [exists] = await deps.bigquery.dataset(config.bigquery.dataset).exists();
+    if (!exists) {
+      return {
+        tables: [],
+        note: `dataset ${config.bigquery.dataset} does not exist yet: run ticklake warehouse apply`,
+      };
+    }
+    const tables = await warehouseFreshness(new Warehouse(deps), storage);
+    const rows = tables.map((t) => ({
       table: t.table,
       maxEventAt: t.maxEventUs === null ? null : new Date(t.maxEventUs / 1000).toISOString(),
       ageSec: t.maxEventUs === null ? null : Math.round((now - t.maxEventUs / 1000) / 1000),
       lastLoadAt: t.lastRecordedMs === null ? null : new Date(t.lastRecordedMs).toISOString(),
     }));
+    return { tables: rows };
   } finally {
     storage.client.destroy();
     await closeDuckDb();
@@ -293,10 +309,21 @@ export async function freshness(config: Config, now = Date.now()): Promise<Table
 }
 
 export async function gatherStatus(config: Config, opts: { timeoutMs?: number } = {}): Promise<StatusReport> {
-  const timeoutMs = opts.timeoutMs ?? 5000;
+  const timeoutMs = opts.timeoutMs ?? 10_000;
   const probeMs = Math.min(timeoutMs, 1500);
-  const [stack, processes, lag, batch, fresh] = await Promise.all([
-    section(timeoutMs, 'stack', async () => ({ services: await stackStatus({ config }) })),
+  // The stack first and on its own: its health checks have 1-2 s deadlines that the other parts' work on a busy
+  // machine would make them miss. A running service that fails is asked again (twice, a second apart), so a slow
+  // answer is not reported as down; a stopped one is not.
+  const stack = await section(timeoutMs * 2, 'stack', async () => {
+    let services = await stackStatus({ config });
+    for (let i = 0; i < 2 && services.some((s) => s.state === 'unhealthy'); i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const again = await stackStatus({ config });
+      services = services.map((s, j) => (s.state === 'unhealthy' ? again[j]! : s));
+    }
+    return { services };
+  });
+  const [processes, lag, batch, fresh] = await Promise.all([
     section(timeoutMs, 'processes', async () => ({
       processes: await processStatuses(config, Math.min(timeoutMs, 2000)),
     })),
@@ -310,7 +337,7 @@ export async function gatherStatus(config: Config, opts: { timeoutMs?: number } 
     }),
     section(timeoutMs, 'BigQuery/S3', async () => {
       await Promise.all([tcpProbe(config.s3.endpoint, probeMs), tcpProbe(config.bigquery.apiEndpoint, probeMs)]);
-      return { tables: await freshness(config) };
+      return await freshness(config);
     }),
   ]);
   const stackOk =
