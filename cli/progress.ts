@@ -92,7 +92,8 @@ export function formatBar(s: ProgressSnapshot, columns = 100): string {
   parts.push(countText(s), ...tail(s));
   if (s.detail) parts.push(s.detail);
   const line = parts.join('  ');
-  return line.length > columns ? `${line.slice(0, Math.max(10, columns - 1))}…` : line;
+  // A pseudo-terminal without a size reports 0 columns: no width is better than a 10-character line.
+  return columns >= 20 && line.length > columns ? `${line.slice(0, columns - 1)}…` : line;
 }
 
 /** The non-terminal line: `label: 42% 420/1000 files, 35 files/s, ETA 17s (detail)`. */
@@ -233,7 +234,7 @@ export function progressMode(
 export function commandProgress(cmd: Command, opts: Omit<ProgressOptions, 'mode'> & { mode?: ProgressMode }): Progress {
   const flags = cmd.optsWithGlobals<{ json?: boolean; quiet?: boolean }>();
   return new Progress({
-    columns: process.stderr.columns,
+    columns: process.stderr.columns || undefined,
     ...opts,
     mode: opts.mode ?? progressMode(flags),
   });

@@ -67,6 +67,8 @@ describe('progress rendering', () => {
     const line = formatBar({ label: 'x'.repeat(80), done: 1, total: 2, unit: 'u', elapsedSec: 1 }, 40);
     expect(line.length).toBe(40);
     expect(line.endsWith('…')).toBe(true);
+    // A terminal that reports no width (a pseudo-terminal without a size says 0) gets the whole line.
+    expect(formatBar({ label: 'x'.repeat(80), done: 1, total: 2, unit: 'u', elapsedSec: 1 }, 0)).toContain('1/2 u');
   });
 });
 
