@@ -120,6 +120,9 @@ export class Progress {
   private detail: string | undefined;
   private lastDraw = Number.NEGATIVE_INFINITY;
   private drawn = false;
+  /** The count the last plain line showed: the final line is not repeated when nothing moved since. */
+  private drawnDone = -1;
+  private updated = false;
   private finished = false;
 
   constructor(private readonly opts: ProgressOptions) {
@@ -137,6 +140,7 @@ export class Progress {
   /** Sets the absolute count (and, optionally, a new total, a better fraction or the current detail). */
   update(done: number, extra: { total?: number; fraction?: number; detail?: string } = {}): void {
     this.done = done;
+    this.updated = true;
     if (extra.total !== undefined) this.total = extra.total;
     if (extra.fraction !== undefined) this.fraction = extra.fraction;
     if (extra.detail !== undefined) this.detail = extra.detail;
@@ -190,10 +194,10 @@ export class Progress {
     }
   }
 
-  /** Draws the final state (terminal: ends the line) and stops drawing. */
+  /** Draws the final state (terminal: ends the line) and stops drawing; nothing when there was never an update. */
   finish(summary?: string): void {
     if (this.finished) return;
-    this.draw(true);
+    if (this.updated) this.draw(true);
     this.finished = true;
     if (this.opts.mode === 'tty' && this.drawn) this.write('\n');
     if (summary && this.opts.mode !== 'silent') this.write(`${summary}\n`);
@@ -206,11 +210,15 @@ export class Progress {
 
   private draw(force: boolean): void {
     if (this.finished || this.opts.mode === 'silent') return;
+    // A total of zero is "nothing to do": the command's own output says so.
+    if (this.total === 0) return;
+    if (force && this.opts.mode === 'plain' && this.done === this.drawnDone) return;
     const at = this.now();
     const interval = this.opts.mode === 'tty' ? (this.opts.ttyIntervalMs ?? 100) : (this.opts.plainIntervalMs ?? 5000);
     if (!force && at - this.lastDraw < interval) return;
     this.lastDraw = at;
     this.drawn = true;
+    this.drawnDone = this.done;
     const s = this.snapshot();
     if (this.opts.mode === 'tty') this.write(`\r${formatBar(s, this.opts.columns)}\x1b[K`);
     else this.write(`${formatPlain(s)}\n`);

@@ -148,6 +148,24 @@ describe('Progress: output modes', () => {
     expect(out.at(-1)).toBe('loaded 30 days\n');
   });
 
+  it('draws nothing for work that never started or has nothing to do (nothing to compact)', () => {
+    const { p, out } = harness('plain');
+    p.finish();
+    const empty = harness('plain', 0);
+    empty.advance(100);
+    empty.p.update(0);
+    empty.p.finish();
+    expect([...out, ...empty.out]).toEqual([]);
+  });
+
+  it('plain: the final line is not a repeat of the last one when nothing moved', () => {
+    const { p, out, advance } = harness('plain', 10);
+    advance(100);
+    p.update(10);
+    p.finish();
+    expect(out).toHaveLength(1);
+  });
+
   it('silent writes nothing at all', () => {
     const { p, out, advance } = harness('silent', 5);
     advance(1000);
