@@ -23,12 +23,9 @@ export class PdfPrinter {
           'reports.chromiumPath (TICKLAKE_REPORTS_CHROMIUM_PATH), or turn PDFs off (reports.pdf=false, --no-pdf)',
       );
     }
-    return chromium.launch({
-      executablePath: this.executablePath,
-      headless: true,
-      // Chromium refuses to start as root with its sandbox (containers); the page runs no script and loads nothing.
-      args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-    });
+    // playwright starts Chromium without its sandbox by default (chromiumSandbox: false), which running as root in a
+    // container needs; the page runs no script and loads nothing, so the sandbox would guard nothing here.
+    return chromium.launch({ executablePath: this.executablePath, headless: true });
   }
 
   async print(html: string): Promise<Uint8Array> {
