@@ -219,19 +219,18 @@ function line(a: Alert): AlertLine {
 export function buildDailyReport(input: ReportInput): DailyReport {
   const { fromUs, toUs } = dayRangeUs(input.date);
   const top = input.top ?? 10;
-  const latest = new Map<string, Bar>();
+  // Per symbol, per window start: the highest revision (numbers as keys; no key strings for 70k bars).
+  const windows = new Map<string, Map<number, Bar>>();
+  let barCount = 0;
   for (const b of input.bars) {
     if (b.windowStart < fromUs || b.windowStart >= toUs) continue;
-    const k = `${b.symbol}\u0000${b.windowStart}`;
-    const seen = latest.get(k);
-    if (!seen || b.revision > seen.revision) latest.set(k, b);
+    let m = windows.get(b.symbol);
+    if (!m) windows.set(b.symbol, (m = new Map()));
+    const seen = m.get(b.windowStart);
+    if (!seen) barCount++;
+    if (!seen || b.revision > seen.revision) m.set(b.windowStart, b);
   }
-  const bySymbol = new Map<string, Bar[]>();
-  for (const b of latest.values()) {
-    const list = bySymbol.get(b.symbol) ?? [];
-    list.push(b);
-    bySymbol.set(b.symbol, list);
-  }
+  const bySymbol = new Map<string, Bar[]>([...windows].map(([sym, m]) => [sym, [...m.values()]]));
   const symbols = [...bySymbol]
     .map(([s, bars]) => symbolDay(s, bars))
     .sort((a, b) => cmp(a.symbol, b.symbol));
@@ -282,7 +281,7 @@ export function buildDailyReport(input: ReportInput): DailyReport {
     generatedAtMs: input.generatedAtMs,
     summary: {
       symbols: symbols.length,
-      bars: latest.size,
+      bars: barCount,
       trades: symbols.reduce((n, s) => n + s.trades, 0),
       volume: symbols.reduce((n, s) => n + s.volume, 0),
       alerts: dayAlerts.length,

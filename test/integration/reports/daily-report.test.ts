@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,7 @@ import { uniqueName } from '../../support/ids.ts';
 import { deleteTopicsWithPrefix, readTopic } from '../../support/kafka.ts';
 import { syntheticDay } from '../../support/report-day.ts';
 import { testStackConfig } from '../../support/stack.ts';
-import { localTemporal, startTestWorker } from '../../support/temporal.ts';
+import { localTemporal, recordHistory, startTestWorker } from '../../support/temporal.ts';
 
 /**
  * The daily report end to end on the test stack: a synthetic day written to a lake on S3 (its own prefix), the
@@ -167,11 +167,9 @@ describe('daily report', () => {
   let first: Awaited<ReturnType<typeof dailyReportWorkflow>>;
 
   it('the workflow writes HTML and PDF under reports/date=…/ and announces them, signed, to the receiver', async () => {
-    first = await env.client.workflow.execute(dailyReportWorkflow, {
-      taskQueue,
-      workflowId: WORKFLOW_IDS.dailyReport(`${DATE}-${randomUUID()}`),
-      args: [{ date: DATE }],
-    });
+    const workflowId = WORKFLOW_IDS.dailyReport(`${DATE}-${randomUUID()}`);
+    first = await env.client.workflow.execute(dailyReportWorkflow, { taskQueue, workflowId, args: [{ date: DATE }] });
+    await recordHistory(env, 'daily-report', workflowId);
     expect(first.status).toBe('written');
     if (first.status !== 'written') return;
     expect(first.ref.html.key).toBe(`date=${DATE}/report.html`);
@@ -187,6 +185,11 @@ describe('daily report', () => {
     expect(Buffer.from(pdf.subarray(0, 5)).toString('latin1')).toBe('%PDF-');
     expect(pdfPageCount(pdf)).toBeGreaterThanOrEqual(1);
     expect(pdf.byteLength).toBe(first.ref.pdf!.bytes);
+    // Artifacts to look at (the root reports/ is gitignored).
+    const artifacts = fileURLToPath(new URL('../../../reports/daily-report/', import.meta.url));
+    await mkdir(artifacts, { recursive: true });
+    await writeFile(join(artifacts, 'report.html'), html);
+    await writeFile(join(artifacts, 'report.pdf'), pdf);
   }, 120_000);
 
   it('movers and volume leaders are the ones computed from the same rows; silent symbols, DLQ and late counts', async () => {
