@@ -17,7 +17,7 @@ export interface ReportActivityDeps extends DailyReportDeps {
 
 export interface RenderReportInput {
   date: string;
-  /** The workflow's clock, so a retried render writes the same bytes. */
+  /** The workflow's clock, so a retried render of the same data writes the same HTML (and announces the same id). */
   generatedAtMs: number;
 }
 
