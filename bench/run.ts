@@ -23,6 +23,7 @@ const BENCHES = [
   { name: 'lake-compaction', file: 'lake-compaction.bench.ts', stack: false },
   { name: 'compaction-sweep', file: 'compaction-sweep.bench.ts', stack: false },
   { name: 'sink-encode', file: 'sink-encode.bench.ts', stack: false },
+  { name: 'report', file: 'report.bench.ts', stack: false },
   { name: 'stream', file: 'stream.bench.ts', stack: true },
   { name: 'latency', file: 'latency.bench.ts', stack: true },
   { name: 'sink', file: 'sink.bench.ts', stack: true },

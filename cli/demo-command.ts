@@ -105,6 +105,7 @@ export function registerDemoCommand(program: Command): void {
             .join('\n') +
           `\nLabels of injected anomalies: ${join(config.stack.stateDir, 'demo', 'labels.ndjson')}` +
           `\nAlerts arrive as signed webhooks at the demo's receiver on 127.0.0.1:${config.webhooks.receiverPort} (a line per alert below: time, severity, rule, symbol, message).` +
+          `\nToday's report so far (HTML + PDF into s3://${config.s3.bucket}/${config.reports.prefix}): npx ticklake report --out reports/daily` +
           '\nPress Ctrl-C to stop.\n',
       );
 

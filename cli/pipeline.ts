@@ -56,7 +56,8 @@ export function demoIngestArgs(config: Config): string[] {
 
 /**
  * The demo's stages, plus a `webhook-receiver` on loopback that the alerts process delivers to, both given the same
- * fresh secret (`secret`, a whsec_ value made per demo run) through the environment, never a file.
+ * fresh secret (`secret`, a whsec_ value made per demo run) through the environment, never a file. The worker
+ * announces daily reports to that receiver with the same secret.
  */
 export function demoPipeline(config: Config, secret: string): PipelineProcess[] {
   const env = { TICKLAKE_WEBHOOK_SECRET: secret };
@@ -69,5 +70,11 @@ export function demoPipeline(config: Config, secret: string): PipelineProcess[] 
   const alerts = stages.findIndex((s) => s.name === 'alerts');
   stages[alerts] = { ...stages[alerts]!, env: { ...env, TICKLAKE_WEBHOOKS_ENDPOINTS: JSON.stringify([endpoint]) } };
   stages.splice(alerts, 0, { name: 'webhook-receiver', args: ['webhook-receiver'], env });
+  // The worker's daily reports (the schedule's runs) are announced to the same receiver.
+  const worker = stages.findIndex((s) => s.name === 'worker');
+  stages[worker] = {
+    ...stages[worker]!,
+    env: { TICKLAKE_REPORT_WEBHOOK_SECRET: secret, TICKLAKE_REPORTS_WEBHOOK_URL: endpoint.url },
+  };
   return stages;
 }

@@ -8,6 +8,7 @@ import { registerDemoCommand } from './demo-command.ts';
 import { registerIngestCommand } from './ingest-command.ts';
 import { registerLakeCommand } from './lake-command.ts';
 import { registerProcessCommand } from './process-command.ts';
+import { registerReportCommand } from './report-command.ts';
 import { registerSchedulesCommand } from './schedules-command.ts';
 import { registerSinkCommand } from './sink-command.ts';
 import { registerTopicsCommand } from './topics-command.ts';
@@ -50,5 +51,6 @@ export function buildProgram(): Command {
   registerAlertsCommand(program);
   registerAlertsEvalCommand(program);
   registerWebhooksCommand(program);
+  registerReportCommand(program);
   return program;
 }

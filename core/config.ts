@@ -307,6 +307,29 @@ export const configSchema = z.object({
       port: port.default(3000),
     })
     .prefault({}),
+  reports: z
+    .object({
+      /** Where daily reports land in the lake's bucket (s3.bucket): `<prefix>date=YYYY-MM-DD/report.{html,pdf}`. */
+      prefix: z
+        .string()
+        .regex(/^([\w.-]+\/)+$/, "path segments ending in '/'")
+        .default('reports/'),
+      /** The Chromium that prints the PDF (Debian's `chromium` package; playwright-core drives it, nothing is downloaded). */
+      chromiumPath: z.string().min(1).default('/usr/bin/chromium'),
+      /** Print a PDF beside the HTML; off, only the HTML is written (a worker without Chromium). */
+      pdf: bool.default(true),
+      /** Rows in each ranking (gainers, losers, volume leaders). */
+      top: z.coerce.number().int().min(1).max(100).default(10),
+      /**
+       * Announce each report here (a `report.published` event, signed like the alert webhooks: Standard Webhooks,
+       * host checked against webhooks.allowedHosts). Unset: reports are written, not announced.
+       */
+      webhookUrl: z.url().optional(),
+      /** Environment variables holding the announcement's `whsec_` secret (two while rotating). */
+      webhookSecretEnv: listOf(z.string().min(1)).default(['TICKLAKE_REPORT_WEBHOOK_SECRET']),
+      webhookTimeoutMs: z.coerce.number().int().positive().default(10_000),
+    })
+    .prefault({}),
   log: z
     .object({
       level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -24,6 +24,8 @@ export const WORKFLOW_IDS = {
   /** One warehouse table's day: `load/ticks/2026-11-20`. */
   warehouseLoad: (table: string, day: string) => `load/${table}/${day}`,
   backfill: (table: string, from: string, to: string) => `backfill/${table}/${from}..${to}`,
+  /** One day's report, on demand: `report/2026-11-20` (the schedule's runs are `daily-report/scheduled-<time>`). */
+  dailyReport: (date: string) => `report/${date}`,
 } as const;
 
 /** The day and hour of a lake partition path (`dt=YYYY-MM-DD/hour=HH`), or undefined for anything else. */

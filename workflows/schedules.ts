@@ -1,5 +1,6 @@
 import type { CompactionSweepInput } from './compaction.ts';
 import { WORKFLOW_IDS } from './constants.ts';
+import type { DailyReportInput } from './report.ts';
 import type { VacuumInput } from './vacuum.ts';
 import type { WarehouseLoadSweepInput } from './warehouse.ts';
 
@@ -56,6 +57,16 @@ export function batchSchedules(): ScheduleDef[] {
       // The warehouse is this fresh: a day's new sink files are in BigQuery within one period, compaction or not.
       spec: { intervals: [{ every: '15m' }] },
       catchupWindow: '15m',
+    },
+    {
+      id: `${SCHEDULE_PREFIX}daily-report`,
+      description: "Render yesterday's report (HTML + PDF) into the lake's reports/ prefix and announce it",
+      workflowType: 'dailyReportWorkflow',
+      workflowId: 'daily-report/scheduled',
+      args: [{} satisfies DailyReportInput],
+      // 00:20 UTC: the day's last hour closed ten minutes after midnight (CLOSED_AFTER_MINUTES), the sinks flushed.
+      spec: { cronExpressions: ['20 0 * * *'] },
+      catchupWindow: '1d',
     },
   ];
 }

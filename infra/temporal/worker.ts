@@ -9,6 +9,8 @@ import { compactionDuckDb } from '../clients.ts';
 import { bigqueryClient, kafkaClient, lakeStorage, s3Client, warehouseDeps } from '../clients.ts';
 import { withTemporalFailures } from './failures.ts';
 import { metricsWorkerOptions } from './metrics.ts';
+import { reportDeps } from '../reports/deps.ts';
+import { Warehouse } from '../../warehouse/warehouse.ts';
 import { ensureSearchAttributes } from './search-attributes.ts';
 
 const WORKFLOWS = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -38,6 +40,8 @@ export async function createWorker(
   const s3 = s3Client(config);
   const storage = lakeStorage(config);
   const duckdb = compactionDuckDb(config);
+  const kafka = kafkaClient(config, 'ticklake-worker');
+  const reports = reportDeps(config, { storage, kafka, warehouse: new Warehouse(warehouseDeps(config, storage)) });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -46,7 +50,7 @@ export async function createWorker(
     ...(registry ? metricsWorkerOptions(registry) : {}),
     activities: withTemporalFailures(
       createActivities({
-        kafka: kafkaClient(config, 'ticklake-worker'),
+        kafka,
         s3,
         bigquery: bigqueryClient(config),
         // Unarmed (no TICKLAKE_FAILPOINT) the failpoints are a counter and a comparison; fault tests SIGKILL the
@@ -58,6 +62,7 @@ export async function createWorker(
           failpoint: (point) => failpointOrStall(`compact-${point}`),
         },
         warehouse: { ...warehouseDeps(config, storage), failpoint: (point) => failpoint(`load-${point}`) },
+        reports,
       }),
     ),
   });
@@ -68,6 +73,7 @@ export async function createWorker(
       s3.destroy();
       storage.client.destroy();
       await duckdb.close();
+      await reports.close();
       await closeDuckDb();
       await connection.close();
     },

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { alertSchema, type Alert } from '../../core/schemas/alert.ts';
 import { TickLakeError } from '../../core/errors.ts';
 import { ALERT_EVENT_TYPE } from '../../core/webhooks/payload.ts';
+import { REPORT_EVENT_TYPE, reportPublishedSchema, type ReportRef } from '../../core/schemas/report.ts';
 import { signatureValid } from './sign.ts';
 
 export interface ReceiverOptions {
@@ -15,6 +16,8 @@ export interface ReceiverOptions {
   print: (line: string) => void;
   /** Every accepted alert, for embedding callers (tests, benchmarks). */
   onAlert?: (alert: Alert, webhookId: string, receivedAtMs: number) => void;
+  /** Every accepted daily-report announcement (`report.published`). */
+  onReport?: (report: ReportRef, webhookId: string, receivedAtMs: number) => void;
   now?: () => number;
 }
 
@@ -67,7 +70,10 @@ export class WebhookReceiver {
   }
 
   /** Judges one request: headers, timestamp, signature, replay, then the body. */
-  check(headers: Record<string, string | undefined>, body: Buffer): Verdict & { alert?: Alert; text?: string } {
+  check(
+    headers: Record<string, string | undefined>,
+    body: Buffer,
+  ): Verdict & { alert?: Alert; report?: ReportRef; text?: string } {
     const id = headers['webhook-id'];
     const ts = headers['webhook-timestamp'];
     const sig = headers['webhook-signature'];
@@ -94,18 +100,27 @@ export class WebhookReceiver {
     }
     const p = parsed as { type?: unknown; data?: unknown; text?: unknown };
     let alert: Alert | undefined;
+    let report: ReportRef | undefined;
     let text: string | undefined;
-    if (p.type === ALERT_EVENT_TYPE) {
+    if (p.type === REPORT_EVENT_TYPE) {
+      const r = reportPublishedSchema.safeParse(parsed);
+      if (!r.success) return { status: 'rejected', http: 400, reason: `not a report: ${r.error.issues[0]?.message}` };
+      report = r.data.data;
+    } else if (p.type === ALERT_EVENT_TYPE) {
       const a = alertSchema.safeParse(p.data);
       if (!a.success) return { status: 'rejected', http: 400, reason: `not an alert: ${a.error.issues[0]?.message}` };
       alert = a.data;
     } else if (typeof p.text === 'string') {
       text = p.text;
     } else {
-      return { status: 'rejected', http: 400, reason: 'neither an alert.fired event nor a Slack message' };
+      return {
+        status: 'rejected',
+        http: 400,
+        reason: 'neither an alert.fired or report.published event nor a Slack message',
+      };
     }
     this.remember(id);
-    return { status: 'accepted', webhookId: id, alert, text };
+    return { status: 'accepted', webhookId: id, alert, report, text };
   }
 
   private remember(id: string): void {
@@ -151,6 +166,13 @@ export class WebhookReceiver {
           `(value ${a.value}, threshold ${a.threshold}, ${lag} ms after the event) id=${v.webhookId}`,
       );
       this.o.onAlert?.(a, v.webhookId, at);
+    } else if (v.report) {
+      const r = v.report;
+      this.o.print(
+        `${stamp} REPORT ${r.date}: ${r.summary.symbols} symbols, ${r.summary.alerts} alerts; ${r.html.uri}` +
+          `${r.pdf ? ` ${r.pdf.uri}` : ''} id=${v.webhookId}`,
+      );
+      this.o.onReport?.(r, v.webhookId, at);
     } else {
       this.o.print(`${stamp} slack message: ${v.text} id=${v.webhookId}`);
     }

@@ -21,6 +21,7 @@ describe('workflow determinism', () => {
         'warehouse-load.json',
         'warehouse-load-failed.json',
         'backfill.json',
+        'daily-report.json',
       ]),
     );
   });
