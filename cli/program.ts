@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAlertsCommand } from './alerts-command.ts';
 import { registerAlertsEvalCommand } from './alerts-eval-command.ts';
 import { registerConfigCommand } from './config-command.ts';
+import { registerDashboardCommand } from './dashboard-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerIngestCommand } from './ingest-command.ts';
 import { registerLakeCommand } from './lake-command.ts';
@@ -35,5 +36,6 @@ export function buildProgram(): Command {
   registerAlertsCommand(program);
   registerAlertsEvalCommand(program);
   registerWebhooksCommand(program);
+  registerDashboardCommand(program);
   return program;
 }
