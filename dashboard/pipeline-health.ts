@@ -89,7 +89,9 @@ export async function readLag(admin: Admin, targets: readonly LagTarget[]): Prom
 
 /** The batch work the health panel lists: workflow type → what people call it. */
 export const RUN_KINDS = [
+  { kind: 'compaction sweep', type: 'compactionSweepWorkflow' },
   { kind: 'compaction', type: 'compactPartitionWorkflow' },
+  { kind: 'load sweep', type: 'warehouseLoadSweepWorkflow' },
   { kind: 'warehouse load', type: 'warehouseLoadWorkflow' },
   // The reconciliation workflow's type (issue #12); listed by name so its runs show up as soon as they exist.
   { kind: 'reconciliation', type: 'reconciliationWorkflow' },
@@ -114,7 +116,7 @@ export function runUrl(base: string, namespace: string, workflowId: string, runI
   return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`;
 }
 
-export async function readRuns(client: Client, config: Config, perKind = 5): Promise<RunInfo[]> {
+export async function readRuns(client: Client, config: Config, perKind = 3): Promise<RunInfo[]> {
   const base = temporalUiBase(config);
   const out: RunInfo[] = [];
   for (const { kind, type } of RUN_KINDS) {

@@ -160,6 +160,9 @@ function drawAll() {
   const bars = [...state.bars.values()].sort((a, b) => a.time - b.time);
   state.candles.setData(bars.map(candle));
   state.volume.setData(bars.map(vol));
+  // A short day fills the width; a long one shows its latest three hours.
+  if (bars.length <= 180) state.chart.timeScale().fitContent();
+  else state.chart.timeScale().setVisibleLogicalRange({ from: bars.length - 180, to: bars.length });
   markChart();
   if (window.ticklakeStats.firstChartMs === null) {
     window.ticklakeStats.firstChartMs = performance.now();
