@@ -38,7 +38,9 @@ describe('ticklake demo (npm start)', () => {
     expect(code, stderr.slice(-3000)).toBe(0);
     expect(stdout).toContain('temporal-ui');
     expect(stdout).toMatch(/http:\/\/127\.0\.0\.1:18233/);
-    for (const stage of ['worker', 'process', 'sink', 'ingest']) expect(stderr).toContain(`[demo] ${stage} stopped`);
+    expect(stdout).toMatch(new RegExp(`dashboard\\s+http://127\\.0\\.0\\.1:${config.dashboard.port}/`));
+    for (const stage of ['worker', 'process', 'sink', 'dashboard', 'ingest'])
+      expect(stderr).toContain(`[demo] ${stage} stopped`);
     expect(stderr).not.toMatch(/restarting in/);
 
     // Ticks flowed end to end: the processor committed enriched output.
