@@ -54,6 +54,7 @@ const SECONDS = Number(args.seconds);
 const IDLE = Number(args.idle);
 const SYMBOLS = Number(args.symbols);
 const BIN = fileURLToPath(new URL('../bin/ticklake.mjs', import.meta.url));
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
 const prefix = `bench-dash-${Date.now().toString(36)}.`;
 const port = await freePort();
@@ -152,13 +153,21 @@ try {
   const idle = await sample(IDLE);
 
   browser = await launchChromium();
-  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
   const paints: { fcp: number; fmp: number }[] = [];
   const pages = [];
   for (let i = 0; i < DASHBOARDS; i++) {
+    // A context each, as 20 people would have: a browser keeps at most 6 HTTP/1.1 connections per host, and each
+    // open dashboard holds one for its stream (docs/DECISIONS.md §30).
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
     const page = await ctx.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+    page.on('pageerror', (e) => problems.push(e.message));
     await page.goto(`${base}/#symbol=${encodeURIComponent(symbols[i % symbols.length]!)}`);
-    await page.waitForSelector('body[data-ready="true"]');
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 }).catch(async (err: Error) => {
+      const conn = await page.locator('#conn').textContent();
+      throw new Error(`dashboard ${i} not ready (${conn}; ${problems.join('; ')}): ${err.message}`);
+    });
     paints.push(
       await page.evaluate(() => {
         const fcp = performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN;

@@ -1,9 +1,5 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import type { Kafka } from 'kafkajs';
 import type { Client } from '@temporalio/client';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -16,6 +12,7 @@ import type { Logger } from '../infra/logger.ts';
 import { readRows } from '../lake/reader.ts';
 import type { Storage } from '../lake/storage/storage.ts';
 import { alertsTable, barsTable } from '../lake/tables.ts';
+import { json, loadAssets, PUBLIC, SECURITY_HEADERS } from './http.ts';
 import { bindRefusal, presentedToken, sessionCookie, tokenMatches } from './auth.ts';
 import { LiveFeed } from './live.ts';
 import { MarketDay, movers } from './market.ts';
@@ -49,52 +46,6 @@ export interface DashboardDeps {
   registry: Registry;
   health?: Health;
   now?: () => number;
-}
-
-const STATIC = new URL('./static/', import.meta.url);
-const require = createRequire(import.meta.url);
-// The package exports only its ES module; the standalone build (one global, no bundler) sits beside package.json.
-const CHARTS = new URL(
-  'dist/lightweight-charts.standalone.production.js',
-  pathToFileURL(require.resolve('lightweight-charts/package.json')),
-);
-
-/**
- * lightweight-charts styles its attribution logo with one <style> element; the policy allows exactly that text by its
- * hash (read from the pinned bundle), so no other inline style can run.
- */
-function chartsStyleHash(bundle: string): string {
-  const m = /createElement\("style"\),this\.\w+\.innerText="([^"]+)"/.exec(bundle);
-  if (!m)
-    throw new TickLakeError('INTERNAL', 'lightweight-charts bundle: attribution style not found (version changed?)');
-  return `'sha256-${createHash('sha256').update(m[1]!, 'utf8').digest('base64')}'`;
-}
-
-const SECURITY_HEADERS = {
-  'content-security-policy':
-    `default-src 'self'; script-src 'self'; style-src 'self' ${chartsStyleHash(readFileSync(CHARTS, 'utf8'))}; ` +
-    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-};
-
-const PUBLIC = new Set(['/style.css', '/favicon.svg']);
-
-interface Asset {
-  type: string;
-  body: Buffer;
-}
-
-function loadAssets(): Map<string, Asset> {
-  const file = (name: string) => readFileSync(new URL(name, STATIC));
-  return new Map<string, Asset>([
-    ['/', { type: 'text/html; charset=utf-8', body: file('index.html') }],
-    ['/app.js', { type: 'text/javascript; charset=utf-8', body: file('app.js') }],
-    ['/style.css', { type: 'text/css; charset=utf-8', body: file('style.css') }],
-    ['/favicon.svg', { type: 'image/svg+xml', body: file('favicon.svg') }],
-    ['/vendor/lightweight-charts.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(CHARTS) }],
-  ]);
 }
 
 export interface HealthSnapshot {
@@ -378,7 +329,7 @@ export class DashboardServer {
 
   private unauthorized(res: ServerResponse, path: string, why: string): void {
     if (path.startsWith('/api/')) return json(res, 401, { error: `${why}: Authorization: Bearer <token>` });
-    const page = readFileSync(new URL('login.html', STATIC));
+    const page = this.assets.get('/login.html')!.body;
     res.writeHead(401, {
       'content-type': 'text/html; charset=utf-8',
       'www-authenticate': 'Bearer realm="ticklake dashboard"',
@@ -471,13 +422,3 @@ function barOut(b: Bar) {
 
 const iso = (us: number) => new Date(us / 1000).toISOString();
 const pathOf = (req: IncomingMessage) => (req.url ?? '/').split('?')[0];
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    ...SECURITY_HEADERS,
-  });
-  res.end(text);
-}
