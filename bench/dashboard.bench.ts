@@ -164,7 +164,7 @@ try {
     page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
     page.on('pageerror', (e) => problems.push(e.message));
     await page.goto(`${base}/#symbol=${encodeURIComponent(symbols[i % symbols.length]!)}`);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 }).catch(async (err: Error) => {
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 }).catch(async (err: Error) => {
       const conn = await page.locator('#conn').textContent();
       throw new Error(`dashboard ${i} not ready (${conn}; ${problems.join('; ')}): ${err.message}`);
     });

@@ -299,13 +299,17 @@ function onBar(b) {
   }
 }
 
+// Prices come every second for every moving symbol: only the two cells change, the row and its sparkline stay.
 function onPrices(list) {
   for (const p of list) {
     const r = state.rows.get(p.symbol);
     if (!r) continue;
     r.last = p.last;
     r.changePct = p.changePct;
-    updateRow(p.symbol);
+    const tr = $('market').querySelector(`tr[data-symbol="${CSS.escape(p.symbol)}"]`);
+    if (!tr) continue;
+    tr.cells[1].textContent = fmt(r.last);
+    tr.cells[2].replaceWith(changeCell(r.changePct));
   }
   renderMovers();
 }
