@@ -26,7 +26,7 @@ afterAll(async () => {
 
 describe('ticklake demo (npm start)', () => {
   it('runs the pipeline, prints the URLs, and stops cleanly', async () => {
-    const child = spawn(process.execPath, [BIN, '--profile', 'test', 'demo', '--duration', '30', '--keep-stack'], {
+    const child = spawn(process.execPath, [BIN, '--profile', 'test', 'demo', '--duration', '45', '--keep-stack'], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
