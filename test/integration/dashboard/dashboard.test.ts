@@ -33,6 +33,9 @@ const prefix = `${uniqueName('dash')}.`;
 const token = randomBytes(24).toString('hex');
 const PARTITIONS = 2;
 let config: ReturnType<typeof loadConfig>;
+const logLines: string[] = [];
+// Every line the server logs (debug up) is kept, to show the token is in none of them.
+const serverLog = createLogger({ test: 'dashboard-server' }, 'debug', (line) => logLines.push(line));
 const log = createLogger({ test: 'dashboard' }, 'warn');
 let kafka: ReturnType<typeof kafkaClient>;
 let server: DashboardServer;
@@ -75,7 +78,7 @@ beforeAll(async () => {
     storage: lakeStorage(config),
     reference,
     temporal: async () => temporal.client,
-    log,
+    log: serverLog,
     registry: new Registry(),
   });
   const bound = await server.start();
@@ -284,5 +287,6 @@ describe('ticklake dashboard in headless Chromium', () => {
     await phone.close();
 
     expect(consoleErrors).toEqual([]);
+    expect(logLines.filter((l) => l.includes(token))).toEqual([]);
   }, 300_000);
 });
