@@ -190,6 +190,7 @@ function applyBarToChart(b) {
   if (b.time >= lastTime) {
     state.candles.update(candle(b));
     state.volume.update(vol(b));
+    if (state.bars.size <= 180) state.chart.timeScale().fitContent();
     markChart();
   } else drawAll();
 }
@@ -310,6 +311,7 @@ function onPrices(list) {
     if (!tr) continue;
     tr.cells[1].textContent = fmt(r.last);
     tr.cells[2].replaceWith(changeCell(r.changePct));
+    tr.querySelector('svg.spark')?.setAttribute('class', `spark ${r.changePct >= 0 ? 'up' : 'down'}`);
   }
   renderMovers();
 }
