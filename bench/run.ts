@@ -34,6 +34,7 @@ const BENCHES = [
   { name: 'kafka-clients', file: 'kafka-clients.bench.ts', stack: true },
   { name: 'webhooks', file: 'webhooks.bench.ts', stack: true },
   { name: 'tick-to-webhook', file: 'tick-to-webhook.bench.ts', stack: true },
+  { name: 'dashboard', file: 'dashboard.bench.ts', stack: true },
 ] as const;
 
 // Names first, then options for the benchmarks selected: `npm run bench -- tick-to-webhook --rate 100 --seconds 60`.

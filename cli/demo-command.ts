@@ -8,6 +8,7 @@ import { stackDown, stackUp } from '../infra/stack/stack.ts';
 import { applySchedules } from '../infra/temporal/schedules.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { newSecret } from '../streaming/webhooks/sign.ts';
+import { dashboardUrl } from './dashboard-command.ts';
 import { demoPipeline, type PipelineProcess } from './pipeline.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 import { formatStatus } from './stack-command.ts';
@@ -100,7 +101,7 @@ export function registerDemoCommand(program: Command): void {
       >;
       process.stdout.write(
         '\nticklake demo is running. Open:\n' +
-          Object.entries(urls)
+          Object.entries({ dashboard: dashboardUrl(config), ...urls })
             .map(([k, v]) => `  ${k.padEnd(12)} ${v}`)
             .join('\n') +
           `\nLabels of injected anomalies: ${join(config.stack.stateDir, 'demo', 'labels.ndjson')}` +

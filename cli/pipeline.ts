@@ -33,6 +33,8 @@ export function pipelineStages(instance: string, ingestArgs: string[] = LIVE_SYN
     { name: 'process', args: ['process', '--instance', instance] },
     { name: 'sink', args: ['sink', '--table', 'raw,enriched,bars,alerts'] },
     { name: 'alerts', args: ['alerts', '--instance', instance] },
+    // Before ingest, so the market's first bars reach it live (it reads each topic from its end).
+    { name: 'dashboard', args: ['dashboard'] },
     { name: 'ingest', args: ingestArgs },
   ];
 }

@@ -4,6 +4,7 @@ import { setQuiet } from './shared.ts';
 import { registerAlertsCommand } from './alerts-command.ts';
 import { registerAlertsEvalCommand } from './alerts-eval-command.ts';
 import { registerConfigCommand } from './config-command.ts';
+import { registerDashboardCommand } from './dashboard-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerIngestCommand } from './ingest-command.ts';
 import { registerLakeCommand } from './lake-command.ts';
@@ -52,5 +53,6 @@ export function buildProgram(): Command {
   registerAlertsEvalCommand(program);
   registerWebhooksCommand(program);
   registerReportCommand(program);
+  registerDashboardCommand(program);
   return program;
 }

@@ -233,6 +233,7 @@ export const configSchema = z.object({
       ingestPort: port.default(9467),
       alertsPort: port.default(9468),
       webhooksPort: port.default(9469),
+      dashboardPort: port.default(9470),
       // Loopback by default; containers set 0.0.0.0 so Prometheus can reach them.
       host: z.string().default('127.0.0.1'),
       /** How often processors and sinks read their group's committed offsets and the high watermarks (lag). */
@@ -304,7 +305,24 @@ export const configSchema = z.object({
     .prefault({}),
   dashboard: z
     .object({
+      /** Loopback by default; any other address needs `token` (the server refuses to start without one). */
+      host: z.string().min(1).default('127.0.0.1'),
       port: port.default(3000),
+      /**
+       * The shared secret a browser or client presents (docs/OPERATIONS.md, Dashboard). Set it from the environment
+       * (TICKLAKE_DASHBOARD_TOKEN), never in a file; required beyond loopback, optional on it.
+       */
+      token: z.string().min(16, 'at least 16 characters (e.g. openssl rand -hex 24)').optional(),
+      /** Where pipeline-health links point; unset: the local stack's UI on stack.temporalUiPort. */
+      temporalUiUrl: z.url().optional(),
+      /** Each server's own consumer group is `<topics.prefix><groupPrefix>-<random>`: every instance sees everything. */
+      groupPrefix: z.string().min(1).default('ticklake-dashboard'),
+      /** Live prices are sent to browsers at most this often (ticks are folded in between). */
+      pricesIntervalMs: z.coerce.number().int().min(100).default(1_000),
+      /** How often pipeline health (lag, rates) is recomputed and sent. */
+      healthIntervalMs: z.coerce.number().int().min(500).default(5_000),
+      /** How often the last batch runs are read from Temporal. */
+      runsIntervalMs: z.coerce.number().int().min(1_000).default(30_000),
     })
     .prefault({}),
   reports: z
@@ -343,7 +361,7 @@ type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K
 export type ConfigInput = DeepPartial<z.input<typeof configSchema>>;
 
 /** Keys whose values must never be printed. */
-export const SECRET_KEYS = new Set(['s3.secretAccessKey', 's3.accessKeyId']);
+export const SECRET_KEYS = new Set(['s3.secretAccessKey', 's3.accessKeyId', 'dashboard.token']);
 
 export function envNameFor(path: string): string {
   return (

@@ -5,8 +5,16 @@ import { TickLakeError } from '../core/errors.ts';
 import type { Health } from './health.ts';
 
 /** The process roles that serve /metrics, each on its own port by default. */
-export type MetricsRole = 'worker' | 'process' | 'sink' | 'ingest' | 'alerts' | 'webhooks';
-export const METRICS_ROLES: readonly MetricsRole[] = ['worker', 'process', 'sink', 'ingest', 'alerts', 'webhooks'];
+export type MetricsRole = 'worker' | 'process' | 'sink' | 'ingest' | 'alerts' | 'webhooks' | 'dashboard';
+export const METRICS_ROLES: readonly MetricsRole[] = [
+  'worker',
+  'process',
+  'sink',
+  'ingest',
+  'alerts',
+  'webhooks',
+  'dashboard',
+];
 
 /** The port a role listens on and the setting that chose it (named in the error when the port is taken). */
 export function metricsPortFor(config: Config, role: MetricsRole): { port: number; setting: string } {

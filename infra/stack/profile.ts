@@ -38,6 +38,7 @@ export function shiftedStackProfile(offset: number, stateDir: string): ConfigInp
       ingestPort: 9467 + offset,
       alertsPort: 9468 + offset,
       webhooksPort: 9469 + offset,
+      dashboardPort: 9470 + offset,
     },
     webhooks: { receiverPort: 8787 + offset },
     dashboard: { port: 3000 + offset },

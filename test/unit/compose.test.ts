@@ -73,7 +73,8 @@ describe('docker-compose.yml', () => {
   });
 
   it('publishes each host port once', () => {
-    const hostPorts = Object.values(services).flatMap((s) => (s.ports ?? []).map((p) => p.split(':')[0]));
+    // `[host-ip:]host-port:container-port`: the host port is the second field from the end.
+    const hostPorts = Object.values(services).flatMap((s) => (s.ports ?? []).map((p) => p.split(':').at(-2)));
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
   });
 
@@ -134,6 +135,7 @@ describe('docker-compose.yml', () => {
       process: 'processor',
       sink: 'sink',
       alerts: 'alerts',
+      dashboard: 'dashboard',
       ingest: 'ingest',
     };
     for (const stage of pipelineStages('compose-0')) {
@@ -141,6 +143,19 @@ describe('docker-compose.yml', () => {
       expect(service?.command, stage.name).toEqual(stage.args);
     }
     expect(appServices.map(([name]) => name).sort()).toEqual(Object.values(byStage).sort());
+  });
+
+  it('gives the dashboard its token when it binds beyond loopback, and publishes it on host loopback only', () => {
+    const d = services.dashboard!;
+    const config = loadConfig({
+      env: Object.fromEntries(
+        Object.entries(d.environment!).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]),
+      ),
+    });
+    expect(config.dashboard.host).toBe('0.0.0.0');
+    expect(config.dashboard.token).toBeDefined();
+    expect(d.environment!.TICKLAKE_DASHBOARD_TOKEN).toMatch(/^\$\{DASHBOARD_TOKEN:-/);
+    expect(d.ports).toEqual([`127.0.0.1:${config.dashboard.port}:${config.dashboard.port}`]);
   });
 
   it('keeps secrets out of the file: credentials come from the environment with local defaults only', () => {

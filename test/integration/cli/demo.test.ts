@@ -26,7 +26,7 @@ afterAll(async () => {
 
 describe('ticklake demo (npm start)', () => {
   it('runs the pipeline, prints the URLs, and stops cleanly', async () => {
-    const child = spawn(process.execPath, [BIN, '--profile', 'test', 'demo', '--duration', '30', '--keep-stack'], {
+    const child = spawn(process.execPath, [BIN, '--profile', 'test', 'demo', '--duration', '45', '--keep-stack'], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -38,7 +38,9 @@ describe('ticklake demo (npm start)', () => {
     expect(code, stderr.slice(-3000)).toBe(0);
     expect(stdout).toContain('temporal-ui');
     expect(stdout).toMatch(/http:\/\/127\.0\.0\.1:18233/);
-    for (const stage of ['worker', 'process', 'sink', 'ingest']) expect(stderr).toContain(`[demo] ${stage} stopped`);
+    expect(stdout).toMatch(new RegExp(`dashboard\\s+http://127\\.0\\.0\\.1:${config.dashboard.port}/`));
+    for (const stage of ['worker', 'process', 'sink', 'dashboard', 'ingest'])
+      expect(stderr).toContain(`[demo] ${stage} stopped`);
     expect(stderr).not.toMatch(/restarting in/);
 
     // Ticks flowed end to end: the processor committed enriched output.

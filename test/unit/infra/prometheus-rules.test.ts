@@ -61,6 +61,7 @@ describe('Prometheus loads the rules', () => {
         { targets: ['127.0.0.1:9467'], labels: { role: 'ingest' } },
         { targets: ['127.0.0.1:9468'], labels: { role: 'alerts' } },
         { targets: ['127.0.0.1:9469'], labels: { role: 'webhooks' } },
+        { targets: ['127.0.0.1:9470'], labels: { role: 'dashboard' } },
       ]);
     } finally {
       rmSync(home, { recursive: true, force: true });
@@ -80,7 +81,7 @@ describe('Prometheus loads the rules', () => {
       .find((c) => c.job_name === 'ticklake')!
       .static_configs.map((c) => c.labels?.role)
       .sort();
-    expect(roles).toEqual(['alerts', 'ingest', 'process', 'sink', 'worker']);
+    expect(roles).toEqual(['alerts', 'dashboard', 'ingest', 'process', 'sink', 'worker']);
   });
 
   it('in docker-compose: Grafana mounts the dashboards where its provisioning reads them', () => {
