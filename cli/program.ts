@@ -6,6 +6,7 @@ import { registerDemoCommand } from './demo-command.ts';
 import { registerIngestCommand } from './ingest-command.ts';
 import { registerLakeCommand } from './lake-command.ts';
 import { registerProcessCommand } from './process-command.ts';
+import { registerReconcileCommand } from './reconcile-command.ts';
 import { registerSchedulesCommand } from './schedules-command.ts';
 import { registerSinkCommand } from './sink-command.ts';
 import { registerTopicsCommand } from './topics-command.ts';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerLakeCommand(program);
   registerSchedulesCommand(program);
   registerWarehouseCommand(program);
+  registerReconcileCommand(program);
   registerAlertsCommand(program);
   registerAlertsEvalCommand(program);
   registerWebhooksCommand(program);

@@ -307,6 +307,31 @@ export const configSchema = z.object({
       port: port.default(3000),
     })
     .prefault({}),
+  reconciliation: z
+    .object({
+      /**
+       * Disagreements (differences neither late trades nor a missing partition explain) tolerated per table over
+       * `metricsLookbackHours`: more makes `ticklake reconcile` exit 1 and fires TicklakeReconciliationMismatch.
+       */
+      tolerance: z.coerce.number().int().nonnegative().default(0),
+      /**
+       * A trade that arrived within this much of its window's closing may have been kept or dropped by the stream
+       * (its partition's watermark trails the replay's by up to a heartbeat interval); either is accepted as late.
+       */
+      boundarySlackMs: z.coerce.number().int().nonnegative().default(5_000),
+      /** Replayed before the UTC day's start too, so rules with memory (cooldowns, baselines) are warm at midnight. */
+      leadInMinutes: z.coerce.number().int().nonnegative().default(30),
+      /**
+       * A window is reconciled once it ended this long ago on top of the allowed lateness, the out-of-orderness and
+       * the sink's flush age: then no trade can still change its bar in the lake.
+       */
+      settleMs: z.coerce.number().int().nonnegative().default(60_000),
+      /** The worker's `ticklake_reconciliation_*` gauges sum the latest rows of partitions this recent. */
+      metricsLookbackHours: z.coerce.number().int().positive().default(24),
+      /** How often the worker reads the reconciliation table for those gauges. */
+      metricsIntervalMs: z.coerce.number().int().positive().default(60_000),
+    })
+    .prefault({}),
   log: z
     .object({
       level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

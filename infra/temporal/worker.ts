@@ -58,6 +58,7 @@ export async function createWorker(
           failpoint: (point) => failpointOrStall(`compact-${point}`),
         },
         warehouse: { ...warehouseDeps(config, storage), failpoint: (point) => failpoint(`load-${point}`) },
+        reconcile: { storage, config },
       }),
     ),
   });
