@@ -315,10 +315,10 @@ export const configSchema = z.object({
        */
       tolerance: z.coerce.number().int().nonnegative().default(0),
       /**
-       * A trade that arrived within this much of its window's closing may have been kept or dropped by the stream
-       * (its partition's watermark trails the replay's by up to a heartbeat interval); either is accepted as late.
+       * Arrival-order noise allowed when judging a trade's lateness (the raw table orders by recvTs, not by Kafka
+       * offset): a trade this close to its window's closing may have been kept or dropped; either is accepted.
        */
-      boundarySlackMs: z.coerce.number().int().nonnegative().default(5_000),
+      boundarySlackMs: z.coerce.number().int().nonnegative().default(2_000),
       /** Replayed before the UTC day's start too, so rules with memory (cooldowns, baselines) are warm at midnight. */
       leadInMinutes: z.coerce.number().int().nonnegative().default(30),
       /**

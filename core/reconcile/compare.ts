@@ -8,9 +8,9 @@ import type { ReplayedTrade } from './replay.ts';
  * Batch truth against the stream, one bar or alert at a time. A bar's truth is the fold of every valid trade of its
  * window, late ones included (barFromTrades: the fold the stream uses, exact sums, so equal inputs give bit-equal
  * bars). A stream bar that differs is `late` when it is exactly the fold of the trades the stream was right to
- * keep: all trades that arrived before the window closed, none that arrived after, and any subset of the few that
- * arrived within the boundary slack of its closing (where the stream's partition watermark and the replay's may
- * differ by a heartbeat). Anything else is a `disagreement`, unless the partition is missing on one side.
+ * keep: every trade that arrived while the window was surely open, none that arrived after it had surely closed,
+ * and any subset of the few in between (replay.ts: bounds of the partition's watermark, widened by the boundary
+ * slack for arrival-order noise). Anything else is a `disagreement`, unless the partition is missing on one side.
  */
 export interface Difference {
   table: ReconciledTable;
@@ -54,6 +54,10 @@ function describe(truth: Bar | null, stream: Bar | null): string {
 /** Most ambiguous trades of one window tried in every combination (2^n folds); more is a disagreement. */
 const MAX_AMBIGUOUS = 8;
 
+export const surelyOnTime = (t: ReplayedTrade, slackUs: number) => t.highUs < -slackUs;
+export const surelyLate = (t: ReplayedTrade, slackUs: number) => t.lowUs > slackUs;
+export const isAmbiguous = (t: ReplayedTrade, slackUs: number) => !surelyOnTime(t, slackUs) && !surelyLate(t, slackUs);
+
 export type BarVerdict = { class: 'match' } | { class: DifferenceClass; detail: string; lateTicks: number };
 
 export function judgeBar(
@@ -76,8 +80,8 @@ export function judgeBar(
   if (truth && stream && barDiff(truth, stream).length === 0) return { class: 'match' };
   const detail = describe(truth, stream);
   if (partitionMissing) return { class: 'missing_partition', detail: `${partitionMissing}; ${detail}`, lateTicks: 0 };
-  const onTime = trades.filter((t) => t.closeDistanceUs < -boundarySlackUs);
-  const ambiguous = trades.filter((t) => Math.abs(t.closeDistanceUs) <= boundarySlackUs);
+  const onTime = trades.filter((t) => surelyOnTime(t, boundarySlackUs));
+  const ambiguous = trades.filter((t) => isAmbiguous(t, boundarySlackUs));
   if (ambiguous.length <= MAX_AMBIGUOUS) {
     for (let mask = 0; mask < 1 << ambiguous.length; mask++) {
       const kept = [...onTime, ...ambiguous.filter((_, i) => (mask >> i) & 1)];

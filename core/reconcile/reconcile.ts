@@ -4,7 +4,7 @@ import type { Alert } from '../schemas/alert.ts';
 import { BAR_INTERVAL_US, barKey, type Bar } from '../schemas/bar.ts';
 import type { ReconciledTable, ReconciliationRow } from '../schemas/reconciliation.ts';
 import type { Tick } from '../schemas/tick.ts';
-import { judgeAlert, judgeBar, type Difference } from './compare.ts';
+import { isAmbiguous, judgeAlert, judgeBar, type Difference } from './compare.ts';
 import { replayStream, type ReplayOptions, type ReplayResult } from './replay.ts';
 
 /**
@@ -114,7 +114,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   const ambiguous = new Map<string, number>();
   for (const trades of replay.windows.values()) {
     for (const t of trades) {
-      if (Math.abs(t.closeDistanceUs) > boundarySlackUs) continue;
+      if (!isAmbiguous(t, boundarySlackUs)) continue;
       const first = ambiguous.get(t.tick.symbol);
       if (first === undefined || t.tick.ts < first) ambiguous.set(t.tick.symbol, t.tick.ts);
     }

@@ -14,11 +14,12 @@ import type { Tick, TradeTick } from '../schemas/tick.ts';
  * lateness, bars and alerts are decided by the code the stream runs and in the order it saw the ticks.
  *
  * Arrival order: the raw table keeps no Kafka offset, only `recvTs` (when ticklake received the tick), so ticks are
- * replayed by (recvTs, ts, seq, id). One pipeline takes every symbol: the stream's partitions each see their own
- * ticks plus ingest's heartbeats, which carry the source's reached event time to every partition, so each
- * partition's watermark follows this global one to within a heartbeat interval. Where that difference can matter
- * (a trade arriving within `boundarySlackUs` of its window's closing) the trade is marked ambiguous, and the
- * comparison accepts either outcome for it.
+ * replayed by (recvTs, ts, seq, id). One pipeline takes every symbol. The stream's pipelines are per Kafka
+ * partition: a partition's watermark is at least what its own ticks give (so at least what the tick's own symbol's
+ * earlier trades give: a symbol is one key, one partition) and at most what every tick gives (ingest's heartbeats
+ * carry the source's reached event time to every partition, never more). Each trade is therefore judged against
+ * both bounds: late for sure when even its symbol's own watermark had closed its window, on time for sure when not
+ * even the global one had, and otherwise ambiguous — the comparison then accepts either outcome for it.
  */
 export interface ReplayOptions {
   pipeline: PipelineOptions;
@@ -30,9 +31,13 @@ export interface ReplayOptions {
 /** A trade that reached the bar aggregator (valid, not a duplicate), with how the replay judged its lateness. */
 export interface ReplayedTrade {
   tick: TradeTick;
-  /** The replay's watermark when it arrived minus its window's closing point (end + allowed lateness), µs. */
-  closeDistanceUs: number;
-  /** The replay dropped it as too late for its window (the stream sends such trades to ticks.late). */
+  /**
+   * The lowest and highest watermark its partition can have had when it arrived, minus its window's closing point
+   * (window end + allowed lateness), µs: closed for sure when `lowUs` >= 0, open for sure when `highUs` < 0.
+   */
+  lowUs: number;
+  highUs: number;
+  /** The replay (global watermark) dropped it as too late for its window, as the stream does into ticks.late. */
   late: boolean;
 }
 
@@ -61,8 +66,9 @@ export function replayStream(ticks: readonly Tick[], opts: ReplayOptions): Repla
     counts: { records: 0, trades: 0, late: 0, duplicates: 0, rejected: 0 },
   };
   // The BarAggregator's watermark, followed from outside: the highest trade time that reached it, minus the
-  // out-of-orderness (quotes, duplicates and rejected records never move it).
+  // out-of-orderness (quotes, duplicates and rejected records never move it); and the same per symbol.
   let maxTradeTs = Number.NEGATIVE_INFINITY;
+  const symbolMax = new Map<string, number>();
   const out = emptyOutputs();
   let offset = 0;
   for (const tick of ordered) {
@@ -90,10 +96,17 @@ export function replayStream(ticks: readonly Tick[], opts: ReplayOptions): Repla
         const key = barKey(tick.symbol, windowStart);
         let list = result.windows.get(key);
         if (!list) result.windows.set(key, (list = []));
-        list.push({ tick, late, closeDistanceUs: maxTradeTs - outOfOrdernessUs - closeAt });
+        const own = symbolMax.get(tick.symbol) ?? Number.NEGATIVE_INFINITY;
+        list.push({
+          tick,
+          late,
+          lowUs: own - outOfOrdernessUs - closeAt,
+          highUs: maxTradeTs - outOfOrdernessUs - closeAt,
+        });
         result.counts.trades++;
         if (late) result.counts.late++;
         if (tick.ts > maxTradeTs) maxTradeTs = tick.ts;
+        if (tick.ts > own) symbolMax.set(tick.symbol, tick.ts);
       } else if (out.rejected.length === rejectedBefore) {
         result.counts.duplicates++;
       }

@@ -118,7 +118,7 @@ function input(s: Stream, over: Partial<ReconcileInput> = {}): ReconcileInput {
       alerts: coverage(s.alerts),
     },
     replay: { pipeline, rules },
-    boundarySlackUs: 5_000_000,
+    boundarySlackUs: 2_000_000,
     run: { id: 'test', ts: START + 3600 * 1e6 },
     ...over,
   };
