@@ -176,6 +176,7 @@ describe('batch schedules', () => {
     const listed = await listSchedules(client);
     expect(listed.map((s) => [s.id, s.paused])).toEqual([
       ['ticklake-compaction-sweep', true],
+      ['ticklake-reconciliation', false],
       ['ticklake-vacuum', false],
       ['ticklake-warehouse-load', false],
     ]);
