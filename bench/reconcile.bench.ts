@@ -5,7 +5,7 @@
  * synthetic market, "the stream" (one SpeedLayerPartition per partition, as `ticklake alerts` and the processor
  * run), and sink-sized files of raw ticks, bars and alerts in the lake. Needs the test stack (S3).
  *
- *   node --import tsx bench/reconcile.bench.ts [symbols 50] [ratePerSymbol 1] [runs 3]
+ *   node --import tsx bench/reconcile.bench.ts [symbols 50] [ratePerSymbol 0.2] [runs 3]
  */
 import { randomBytes } from 'node:crypto';
 import { reconcileWindows } from '../activities/reconcile.ts';
@@ -32,7 +32,7 @@ import { machine, timeIt } from './lake-bench-util.ts';
 import { median, printTable } from './support.ts';
 
 const SYMBOLS = Number(process.argv[2] ?? 50);
-const RATE = Number(process.argv[3] ?? 1);
+const RATE = Number(process.argv[3] ?? 0.2);
 const RUNS = Number(process.argv[4] ?? 3);
 const PARTITIONS = 3;
 const OPEN = Date.parse('2026-11-20T14:30:00Z') * 1000;
@@ -154,6 +154,7 @@ let summary: Awaited<ReturnType<typeof reconcileWindows>> | undefined;
 let rowsRead = 0;
 for (let i = 0; i < RUNS; i++) {
   readMs.push(await timeIt(async () => void (rowsRead = await readOnly())));
+  process.stdout.write(`run ${i + 1}: read ${Math.round(readMs.at(-1)!)} ms\n`);
   reconcileMs.push(
     await timeIt(async () => {
       summary = await reconcileWindows(
@@ -162,11 +163,12 @@ for (let i = 0; i < RUNS; i++) {
       );
     }),
   );
+  process.stdout.write(`run ${i + 1}: reconcile ${Math.round(reconcileMs.at(-1)!)} ms\n`);
 }
 const t = summary!.totals;
 process.stdout.write(
   `rows read ${rowsRead}; bars matched ${t.bars.matched}/${t.bars.batchRows}, late ${t.bars.late}, ` +
-    `disagreement ${t.bars.disagreement}; alerts matched ${t.alerts.matched}/${t.alerts.batchRows}, ` +
+    `missing_partition ${t.bars.missing_partition}, disagreement ${t.bars.disagreement}; alerts matched ${t.alerts.matched}/${t.alerts.batchRows}, ` +
     `disagreement ${t.alerts.disagreement}\n`,
 );
 printTable('reconciliation of one day (ms)', [
