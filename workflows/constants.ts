@@ -40,7 +40,10 @@ export const SEARCH_ATTRIBUTES = {
   partition: defineSearchAttributeKey('TicklakePartition', SearchAttributeType.KEYWORD),
   /** The partition's day, so the UI can filter a date range. */
   date: defineSearchAttributeKey('TicklakeDate', SearchAttributeType.DATETIME),
-  /** What the run ended with: committed, noop, conflict, nothing_to_do, failed (compaction); loaded, unchanged, failed (loads). */
+  /**
+   * What the run ended with: committed, noop, conflict, nothing_to_do, failed (compaction); loaded, unchanged, failed
+   * (loads); agreed, disagreement (reconciliation).
+   */
   outcome: defineSearchAttributeKey('TicklakeOutcome', SearchAttributeType.KEYWORD),
 } as const;
 
