@@ -193,7 +193,7 @@ describe('batch schedules', () => {
         const run = d.info.recentActions[0]!.action;
         const handle = env.client.workflow.getHandle(run.workflow.workflowId, run.workflow.firstExecutionRunId);
         expect(run.workflow.workflowId).toMatch(/^vacuum\/scheduled/);
-        expect((await handle.result()) as unknown[]).toHaveLength(4); // every lake table
+        expect((await handle.result()) as unknown[]).toHaveLength(5); // every lake table
         break;
       }
       if (Date.now() > deadline) throw new Error('the triggered run never started');
