@@ -1,6 +1,7 @@
 import { createHealthActivities, type HealthDeps } from './health.ts';
 import { createLakeActivities, type LakeActivityDeps } from './lake.ts';
 import { createReportActivities, type ReportActivityDeps } from './report.ts';
+import { createReconcileActivities, type ReconcileDeps } from './reconcile.ts';
 import { createWarehouseActivities, type WarehouseActivityDeps } from './warehouse.ts';
 
 /** Every activity the worker registers, built from the clients the worker owns. */
@@ -8,6 +9,7 @@ export interface ActivityDeps extends HealthDeps {
   lake: LakeActivityDeps;
   warehouse: WarehouseActivityDeps;
   reports: ReportActivityDeps;
+  reconcile: ReconcileDeps;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -16,5 +18,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createLakeActivities(deps.lake),
     ...createWarehouseActivities(deps.warehouse),
     ...createReportActivities(deps.reports),
+    ...createReconcileActivities(deps.reconcile),
   };
 }

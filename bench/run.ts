@@ -31,6 +31,7 @@ const BENCHES = [
   { name: 'lake-reader', file: 'lake-reader.bench.ts', stack: true },
   { name: 'warehouse-load', file: 'warehouse-load.bench.ts', stack: true },
   { name: 'freshness', file: 'freshness.bench.ts', stack: true },
+  { name: 'reconcile', file: 'reconcile.bench.ts', stack: true },
   { name: 'kafka-clients', file: 'kafka-clients.bench.ts', stack: true },
   { name: 'webhooks', file: 'webhooks.bench.ts', stack: true },
   { name: 'tick-to-webhook', file: 'tick-to-webhook.bench.ts', stack: true },

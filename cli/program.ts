@@ -10,6 +10,7 @@ import { registerIngestCommand } from './ingest-command.ts';
 import { registerLakeCommand } from './lake-command.ts';
 import { registerProcessCommand } from './process-command.ts';
 import { registerReportCommand } from './report-command.ts';
+import { registerReconcileCommand } from './reconcile-command.ts';
 import { registerSchedulesCommand } from './schedules-command.ts';
 import { registerSinkCommand } from './sink-command.ts';
 import { registerTopicsCommand } from './topics-command.ts';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerLakeCommand(program);
   registerSchedulesCommand(program);
   registerWarehouseCommand(program);
+  registerReconcileCommand(program);
   registerAlertsCommand(program);
   registerAlertsEvalCommand(program);
   registerWebhooksCommand(program);

@@ -7,6 +7,7 @@ import { kafkaClient, lakeStorage, warehouseDeps } from '../infra/clients.ts';
 import { announceReport } from '../infra/reports/announce.ts';
 import { writeDailyReport } from '../infra/reports/daily.ts';
 import { reportDeps } from '../infra/reports/deps.ts';
+import { EXIT_CODES } from './errors.ts';
 import { noDataError } from '../infra/reports/gather.ts';
 import { closeDuckDb } from '../lake/duckdb.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
@@ -38,8 +39,9 @@ export function registerReportCommand(program: Command): void {
       'after',
       '\nExamples:\n  ticklake report --date 2026-11-20\n  ticklake report --date 2026-11-20 --out ./out --no-pdf\n' +
         '  ticklake report --json | jq .ref.html.uri\n' +
-        '\nExit codes: 0 written; 2 nothing to report or a setup problem (no bars that day, a bad date, no Chromium),\n' +
-        'the message says what to do next; 1 anything else (a server down: check `ticklake stack status`).',
+        `\nExit codes: 0 written; ${EXIT_CODES.DATA} no bars that day (the message lists the days that have some); ` +
+        `${EXIT_CODES.CONFIG} a bad --date or setting;\n${EXIT_CODES.ENVIRONMENT} no Chromium (install it, or --no-pdf); ` +
+        `${EXIT_CODES.UNAVAILABLE} a server down (ticklake stack status). All codes: docs/CLI.md.`,
     )
     .action(async (o: ReportFlags, cmd: Command) => {
       const date = o.date ?? new Date().toISOString().slice(0, 10);

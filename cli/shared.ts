@@ -3,7 +3,7 @@ import { type Config } from '../core/config.ts';
 import { loadConfig } from '../infra/config.ts';
 import { TickLakeError } from '../core/errors.ts';
 import { testStackProfile } from '../infra/stack/profile.ts';
-import { TABLES, type TableName } from '../lake/tables.ts';
+import { SINK_TABLE_NAMES, TABLES, type SinkTableName, type TableName } from '../lake/tables.ts';
 
 /**
  * Loads config from the root command's --config, env and defaults; errors name the bad key.
@@ -43,4 +43,13 @@ export function tableName(name: string): TableName {
     throw new TickLakeError('CONFIG_INVALID', `unknown table "${name}" (tables: ${Object.keys(TABLES).join(', ')})`);
   }
   return name as TableName;
+}
+
+/** A sink's `--table` argument: a table fed from a topic. */
+export function sinkTableName(name: string): SinkTableName {
+  const t = tableName(name);
+  if (!(SINK_TABLE_NAMES as readonly string[]).includes(t)) {
+    throw new TickLakeError('CONFIG_INVALID', `table "${t}" has no sink (sinks: ${SINK_TABLE_NAMES.join(', ')})`);
+  }
+  return t as SinkTableName;
 }

@@ -14,7 +14,7 @@ import { Warehouse } from '../warehouse/warehouse.ts';
 import { batchSchedules } from '../workflows/schedules.ts';
 import { Client, Connection } from '@temporalio/client';
 import { closeDuckDb } from '../lake/duckdb.ts';
-import type { TableName } from '../lake/tables.ts';
+import type { SinkTableName } from '../lake/tables.ts';
 
 /**
  * `ticklake status`: everything an operator checks first, gathered at once, each part on its own deadline so a
@@ -171,7 +171,7 @@ export function consumerGroups(config: Config): { group: string; topic: string }
   return [
     { group: config.processor.groupId, topic: topicName(config, 'raw') },
     ...Object.entries(SINK_TABLES).map(([table, t]) => ({
-      group: sinkGroupId(config, table as TableName),
+      group: sinkGroupId(config, table as SinkTableName),
       topic: topicName(config, t.topic),
     })),
     { group: config.alerts.groupId, topic: topicName(config, 'raw') },

@@ -6,6 +6,7 @@ import { initProcessMetrics } from '../infra/metrics.ts';
 import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { createWorker } from '../infra/temporal/worker.ts';
 import { startFreshnessMonitor } from '../infra/warehouse-freshness.ts';
+import { startReconciliationMonitor } from '../infra/reconciliation-metrics.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 
@@ -41,6 +42,14 @@ export function registerWorkerCommand(program: Command): void {
         intervalMs: config.metrics.freshnessIntervalMs,
         log,
       });
+      const reconciliation = startReconciliationMonitor({
+        storage,
+        registry,
+        intervalMs: config.reconciliation.metricsIntervalMs,
+        lookbackHours: config.reconciliation.metricsLookbackHours,
+        tolerance: config.reconciliation.tolerance,
+        log,
+      });
       void stopRequested.then(() => {
         health.markStopping();
         worker.shutdown();
@@ -51,6 +60,7 @@ export function registerWorkerCommand(program: Command): void {
       await running;
       stopProbe();
       freshness.stop();
+      reconciliation.stop();
       storage.client.destroy();
       await close();
       metrics.close();

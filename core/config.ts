@@ -348,6 +348,31 @@ export const configSchema = z.object({
       webhookTimeoutMs: z.coerce.number().int().positive().default(10_000),
     })
     .prefault({}),
+  reconciliation: z
+    .object({
+      /**
+       * Disagreements (differences neither late trades nor a missing partition explain) tolerated per table over
+       * `metricsLookbackHours`: more makes `ticklake reconcile` exit 1 and fires TicklakeReconciliationMismatch.
+       */
+      tolerance: z.coerce.number().int().nonnegative().default(0),
+      /**
+       * Arrival-order noise allowed when judging a trade's lateness (the raw table orders by recvTs, not by Kafka
+       * offset): a trade this close to its window's closing may have been kept or dropped; either is accepted.
+       */
+      boundarySlackMs: z.coerce.number().int().nonnegative().default(2_000),
+      /** Replayed before the UTC day's start too, so rules with memory (cooldowns, baselines) are warm at midnight. */
+      leadInMinutes: z.coerce.number().int().nonnegative().default(30),
+      /**
+       * A window is reconciled once it ended this long ago on top of the allowed lateness, the out-of-orderness and
+       * the sink's flush age: then no trade can still change its bar in the lake.
+       */
+      settleMs: z.coerce.number().int().nonnegative().default(60_000),
+      /** The worker's `ticklake_reconciliation_*` gauges sum the latest rows of partitions this recent. */
+      metricsLookbackHours: z.coerce.number().int().positive().default(24),
+      /** How often the worker reads the reconciliation table for those gauges. */
+      metricsIntervalMs: z.coerce.number().int().positive().default(60_000),
+    })
+    .prefault({}),
   log: z
     .object({
       level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

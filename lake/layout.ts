@@ -11,7 +11,9 @@ import { TickLakeError } from '../core/errors.ts';
  * Partitions are by event time, UTC. Offsets are zero-padded to 19 digits (int64's width) so names sort in
  * offset order. The same source range always maps to the same object name: a retried upload overwrites it.
  */
-export const HOUR_US = 3_600_000_000;
+import { HOUR_US } from '../core/partition-path.ts';
+
+export { HOUR_US };
 
 /** An inclusive Kafka offset range: the records a data file was built from. Offsets are decimal strings. */
 export const sourceRangeSchema = z
@@ -37,11 +39,7 @@ export function parseSourceRange(input: unknown): SourceRange {
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 
-/** `dt=YYYY-MM-DD/hour=HH` of an event time in µs. */
-export function partitionOf(tsUs: number): string {
-  const d = new Date(Math.floor(tsUs / 1000));
-  return `dt=${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}/hour=${pad(d.getUTCHours(), 2)}`;
-}
+export { partitionOf } from '../core/partition-path.ts';
 
 const PARTITION_RE = /^dt=(\d{4})-(\d{2})-(\d{2})\/hour=(\d{2})$/;
 

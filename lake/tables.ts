@@ -3,6 +3,7 @@ import { TickLakeError } from '../core/errors.ts';
 import { ALERT_SCHEMA_VERSION, type Alert } from '../core/schemas/alert.ts';
 import { BAR_SCHEMA_VERSION, type Bar } from '../core/schemas/bar.ts';
 import { ENRICHED_SCHEMA_VERSION, type EnrichedTick } from '../core/schemas/enriched.ts';
+import type { ReconciliationRow } from '../core/schemas/reconciliation.ts';
 import { TICK_SCHEMA_VERSION, type Tick } from '../core/schemas/tick.ts';
 import type { CellValue, ColumnKind, ColumnSpec, Columns } from './columns.ts';
 
@@ -187,9 +188,49 @@ export const alertsTable: TableDef<Alert> = {
   dedupeKey: ['id'],
 };
 
-/** The one registry of lake tables (the sink's `raw | enriched | bars | alerts`). */
-export const TABLES = { raw: rawTable, enriched: enrichedTable, bars: barsTable, alerts: alertsTable } as const;
+/**
+ * What a reconciliation run found per stream table, partition and window range (core/reconcile/). Written by the
+ * batch layer, not a sink. A re-run of the same range adds a row with the same key and a later run_ts, the one
+ * compaction and the warehouse keep.
+ */
+export const reconciliationTable: TableDef<ReconciliationRow> = {
+  name: 'reconciliation',
+  version: 1,
+  columns: [
+    col<ReconciliationRow>('table_name', 'dict', 'table'),
+    col<ReconciliationRow>('lake_partition', 'string', 'partition'),
+    col<ReconciliationRow>('window_start', 'ts', 'windowStart'),
+    col<ReconciliationRow>('window_end', 'ts', 'windowEnd'),
+    col<ReconciliationRow>('run_id', 'string', 'runId'),
+    col<ReconciliationRow>('run_ts', 'ts', 'runTs'),
+    col<ReconciliationRow>('batch_rows', 'i64', 'batchRows'),
+    col<ReconciliationRow>('stream_rows', 'i64', 'streamRows'),
+    col<ReconciliationRow>('matched', 'i64', 'matched'),
+    col<ReconciliationRow>('late', 'i64', 'late'),
+    col<ReconciliationRow>('missing_partition', 'i64', 'missingPartition'),
+    col<ReconciliationRow>('disagreement', 'i64', 'disagreement'),
+    col<ReconciliationRow>('late_ticks', 'i64', 'lateTicks'),
+    col<ReconciliationRow>('examples', 'strlist', 'examples'),
+  ],
+  timeColumn: 'window_start',
+  // The stream table reconciled stands in for a symbol: files are sorted and pruned by it.
+  symbolColumn: 'table_name',
+  dedupeKey: ['table_name', 'lake_partition', 'window_start', 'window_end'],
+  keepMax: 'run_ts',
+};
+
+/** The one registry of lake tables: the sink's `raw | enriched | bars | alerts`, and the batch layer's. */
+export const TABLES = {
+  raw: rawTable,
+  enriched: enrichedTable,
+  bars: barsTable,
+  alerts: alertsTable,
+  reconciliation: reconciliationTable,
+} as const;
 export type TableName = keyof typeof TABLES;
+/** The tables a sink lands from a topic. */
+export const SINK_TABLE_NAMES = ['raw', 'enriched', 'bars', 'alerts'] as const satisfies readonly TableName[];
+export type SinkTableName = (typeof SINK_TABLE_NAMES)[number];
 
 export function storedSchema(def: TableDef): StoredSchema {
   return { version: def.version, columns: def.columns.map(({ name, kind, nullable }) => ({ name, kind, nullable })) };

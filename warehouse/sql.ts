@@ -119,10 +119,13 @@ export function ledgerEntryOf(row: Record<string, unknown>): LedgerEntry {
   };
 }
 
-/** The numeric column a day's checksum sums: the table's first FLOAT64 column (ticks: price, bars: open). */
+/**
+ * The numeric column a day's checksum sums: the table's first FLOAT64 column (ticks: price, bars: open), else its
+ * first INT64 one (reconciliation: batch_rows).
+ */
 export function checksumColumn(def: TableDef): string {
-  const c = def.columns.find((x) => x.kind === 'f64');
-  if (!c) throw new Error(`table ${def.name} has no float column to checksum`);
+  const c = def.columns.find((x) => x.kind === 'f64') ?? def.columns.find((x) => x.kind === 'i64');
+  if (!c) throw new Error(`table ${def.name} has no numeric column to checksum`);
   return c.name;
 }
 

@@ -31,6 +31,12 @@ export const WAREHOUSE_TABLES: readonly WarehouseTable[] = [
     description: '1-minute OHLCV bars, the latest revision per (symbol, window_start)',
   },
   { name: 'alerts', lake: 'alerts', def: TABLES.alerts as TableDef, description: 'Alerts raised, one row per id' },
+  {
+    name: 'reconciliation',
+    lake: 'reconciliation',
+    def: TABLES.reconciliation as TableDef,
+    description: 'Speed vs batch layer differences per stream table, partition and window range, the latest run',
+  },
 ];
 
 /** A warehouse table by its warehouse name (`ticks`) or its lake name (`raw`). */

@@ -26,6 +26,8 @@ export const WORKFLOW_IDS = {
   backfill: (table: string, from: string, to: string) => `backfill/${table}/${from}..${to}`,
   /** One day's report, on demand: `report/2026-11-20` (the schedule's runs are `daily-report/scheduled-<time>`). */
   dailyReport: (date: string) => `report/${date}`,
+  /** A reconciliation run: `reconcile/scheduled`, `reconcile/<request id>`. */
+  reconciliation: (runKey: string) => `reconcile/${runKey}`,
 } as const;
 
 /** The day and hour of a lake partition path (`dt=YYYY-MM-DD/hour=HH`), or undefined for anything else. */
@@ -40,7 +42,10 @@ export const SEARCH_ATTRIBUTES = {
   partition: defineSearchAttributeKey('TicklakePartition', SearchAttributeType.KEYWORD),
   /** The partition's day, so the UI can filter a date range. */
   date: defineSearchAttributeKey('TicklakeDate', SearchAttributeType.DATETIME),
-  /** What the run ended with: committed, noop, conflict, nothing_to_do, failed (compaction); loaded, unchanged, failed (loads). */
+  /**
+   * What the run ended with: committed, noop, conflict, nothing_to_do, failed (compaction); loaded, unchanged, failed
+   * (loads); agreed, disagreement (reconciliation).
+   */
   outcome: defineSearchAttributeKey('TicklakeOutcome', SearchAttributeType.KEYWORD),
 } as const;
 
@@ -70,7 +75,7 @@ export const CLOSED_AFTER_MINUTES = 10;
 export const closedBeforeUs = (nowMs: number, minutes = CLOSED_AFTER_MINUTES) => (nowMs - minutes * 60_000) * 1000;
 
 /** The lake tables the batch layer maintains (lake/tables.ts declares them; a unit test keeps the two equal). */
-export const LAKE_TABLES = ['raw', 'enriched', 'bars', 'alerts'] as const;
+export const LAKE_TABLES = ['raw', 'enriched', 'bars', 'alerts', 'reconciliation'] as const;
 
 /**
  * The warehouse table each lake table loads into (warehouse/tables.ts declares them with their schemas; a unit test
@@ -81,6 +86,7 @@ export const WAREHOUSE_TABLE_OF: Record<(typeof LAKE_TABLES)[number], string> = 
   enriched: 'ticks_enriched',
   bars: 'bars_1m',
   alerts: 'alerts',
+  reconciliation: 'reconciliation',
 };
 
 /** A lake or warehouse table name -> both, or undefined. */

@@ -4,3 +4,4 @@ export { healthCheckWorkflow } from './health-check.ts';
 export { vacuumWorkflow } from './vacuum.ts';
 export { backfillWorkflow, warehouseLoadSweepWorkflow, warehouseLoadWorkflow } from './warehouse.ts';
 export { dailyReportWorkflow } from './report.ts';
+export { reconciliationWorkflow } from './reconciliation.ts';

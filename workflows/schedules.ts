@@ -1,4 +1,5 @@
 import type { CompactionSweepInput } from './compaction.ts';
+import type { ReconciliationInput } from './reconciliation.ts';
 import { WORKFLOW_IDS } from './constants.ts';
 import type { DailyReportInput } from './report.ts';
 import type { VacuumInput } from './vacuum.ts';
@@ -57,6 +58,16 @@ export function batchSchedules(): ScheduleDef[] {
       // The warehouse is this fresh: a day's new sink files are in BigQuery within one period, compaction or not.
       spec: { intervals: [{ every: '15m' }] },
       catchupWindow: '15m',
+    },
+    {
+      id: `${SCHEDULE_PREFIX}reconciliation`,
+      description: 'Reconcile the speed layer (bars, alerts) with the batch truth from raw ticks, last 2 closed hours',
+      workflowType: 'reconciliationWorkflow',
+      workflowId: WORKFLOW_IDS.reconciliation('scheduled'),
+      args: [{ hours: 2 } satisfies ReconciliationInput],
+      // After the compaction sweep (:05): the hour before is closed, and its raw files are fewer and larger.
+      spec: { intervals: [{ every: '1h', offset: '20m' }] },
+      catchupWindow: '1h',
     },
     {
       id: `${SCHEDULE_PREFIX}daily-report`,

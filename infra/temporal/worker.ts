@@ -63,6 +63,7 @@ export async function createWorker(
         },
         warehouse: { ...warehouseDeps(config, storage), failpoint: (point) => failpoint(`load-${point}`) },
         reports,
+        reconcile: { storage, config },
       }),
     ),
   });

@@ -1,6 +1,6 @@
 import type { DlqReason } from '../../core/schemas/dlq.ts';
 import type { SourceRange } from '../../lake/layout.ts';
-import type { TableName } from '../../lake/tables.ts';
+import type { SinkTableName as TableName } from '../../lake/tables.ts';
 import { encode, type EncodedFile } from '../../lake/writer.ts';
 import { SINK_TABLES } from './tables.ts';
 

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { TickLakeError } from '../../core/errors.ts';
 import type { SourceRange } from '../../lake/layout.ts';
-import type { TableName } from '../../lake/tables.ts';
+import type { SinkTableName as TableName } from '../../lake/tables.ts';
 import type { EncodedBlock, RecordBlock } from './encode-block.ts';
 
 export interface EncodeRequest {

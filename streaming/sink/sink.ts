@@ -8,7 +8,7 @@ import { retryWithBackoff } from '../../core/retry.ts';
 import { nowUs } from '../../core/schemas/tick.ts';
 import type { FileEntry } from '../../lake/manifest.ts';
 import type { Storage } from '../../lake/storage/storage.ts';
-import type { TableName } from '../../lake/tables.ts';
+import type { SinkTableName as TableName } from '../../lake/tables.ts';
 import { LakeWriter } from '../../lake/writer.ts';
 import { dlqMessages } from '../dlq.ts';
 import { topicName } from '../topics.ts';

@@ -177,6 +177,7 @@ describe('batch schedules', () => {
     expect(listed.map((s) => [s.id, s.paused])).toEqual([
       ['ticklake-compaction-sweep', true],
       ['ticklake-daily-report', false],
+      ['ticklake-reconciliation', false],
       ['ticklake-vacuum', false],
       ['ticklake-warehouse-load', false],
     ]);
@@ -193,7 +194,7 @@ describe('batch schedules', () => {
         const run = d.info.recentActions[0]!.action;
         const handle = env.client.workflow.getHandle(run.workflow.workflowId, run.workflow.firstExecutionRunId);
         expect(run.workflow.workflowId).toMatch(/^vacuum\/scheduled/);
-        expect((await handle.result()) as unknown[]).toHaveLength(4); // every lake table
+        expect((await handle.result()) as unknown[]).toHaveLength(5); // every lake table
         break;
       }
       if (Date.now() > deadline) throw new Error('the triggered run never started');

@@ -244,7 +244,7 @@ describe('daily report', () => {
     const fail = await promisify(execFile)(process.execPath, [bin, '--profile', 'test', 'report', '--date', '2020-01-01'], {
       env: cliEnv,
     }).catch((e: { code: number; stderr: string }) => e);
-    expect('code' in fail && fail.code).toBe(2);
+    expect('code' in fail && fail.code).toBe(5);
     expect((fail as { stderr: string }).stderr).toContain(
       `no bars in the lake for 2020-01-01: the lake has bars for 2 day(s), ${previousDay(fromUs / 1000)} to ${DATE}`,
     );

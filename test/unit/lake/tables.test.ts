@@ -22,10 +22,12 @@ describe('table declarations', () => {
     for (const def of Object.values(TABLES)) expect(() => validateTableDef(def as TableDef)).not.toThrow();
   });
 
-  it('declares the four tables with a time, symbol and dedupe key each', () => {
-    expect(Object.keys(TABLES)).toEqual(['raw', 'enriched', 'bars', 'alerts']);
+  it('declares the sink tables and the reconciliation table with a time, symbol and dedupe key each', () => {
+    expect(Object.keys(TABLES)).toEqual(['raw', 'enriched', 'bars', 'alerts', 'reconciliation']);
     expect(TABLES.bars.dedupeKey).toEqual(['symbol', 'window_start']);
     expect(TABLES.bars.keepMax).toBe('revision');
+    // A re-run of a range replaces its row: the latest run wins.
+    expect(TABLES.reconciliation.keepMax).toBe('run_ts');
   });
 
   it('maps trades and quotes into one row shape with nulls on the other side', () => {

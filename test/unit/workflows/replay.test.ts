@@ -3,7 +3,8 @@ import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH } from '../../support/temporal.ts';
 
-// Histories recorded from real runs (test/integration/batch/lake-workflows.test.ts with TICKLAKE_RECORD_HISTORIES=1).
+// Histories recorded from real runs (test/integration/batch/lake-workflows.test.ts, reconcile/reconciliation.test.ts,
+// with TICKLAKE_RECORD_HISTORIES=1).
 // Replaying them against today's workflow code fails on any change that would break a run already in flight:
 // a reordered activity, a new timer, a different child id. Such a change needs patched() first.
 const dir = new URL('../../fixtures/histories/', import.meta.url);
@@ -22,6 +23,7 @@ describe('workflow determinism', () => {
         'warehouse-load-failed.json',
         'backfill.json',
         'daily-report.json',
+        'reconciliation.json',
       ]),
     );
   });
