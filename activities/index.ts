@@ -1,11 +1,13 @@
 import { createHealthActivities, type HealthDeps } from './health.ts';
 import { createLakeActivities, type LakeActivityDeps } from './lake.ts';
+import { createModelActivities, type ModelActivityDeps } from './models.ts';
 import { createWarehouseActivities, type WarehouseActivityDeps } from './warehouse.ts';
 
 /** Every activity the worker registers, built from the clients the worker owns. */
 export interface ActivityDeps extends HealthDeps {
   lake: LakeActivityDeps;
   warehouse: WarehouseActivityDeps;
+  models: ModelActivityDeps;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -13,5 +15,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createHealthActivities(deps),
     ...createLakeActivities(deps.lake),
     ...createWarehouseActivities(deps.warehouse),
+    ...createModelActivities(deps.models),
   };
 }

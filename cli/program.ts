@@ -5,6 +5,7 @@ import { registerConfigCommand } from './config-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerIngestCommand } from './ingest-command.ts';
 import { registerLakeCommand } from './lake-command.ts';
+import { registerModelsCommand } from './models-command.ts';
 import { registerProcessCommand } from './process-command.ts';
 import { registerSchedulesCommand } from './schedules-command.ts';
 import { registerSinkCommand } from './sink-command.ts';
@@ -35,5 +36,6 @@ export function buildProgram(): Command {
   registerAlertsCommand(program);
   registerAlertsEvalCommand(program);
   registerWebhooksCommand(program);
+  registerModelsCommand(program);
   return program;
 }

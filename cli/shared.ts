@@ -3,7 +3,7 @@ import { type Config } from '../core/config.ts';
 import { loadConfig } from '../infra/config.ts';
 import { TickLakeError } from '../core/errors.ts';
 import { testStackProfile } from '../infra/stack/profile.ts';
-import { TABLES, type TableName } from '../lake/tables.ts';
+import { SINK_TABLE_NAMES, TABLES, type SinkTableName, type TableName } from '../lake/tables.ts';
 
 /**
  * Loads config from the root command's --config, env and defaults; errors name the bad key.
@@ -35,4 +35,12 @@ export function tableName(name: string): TableName {
     throw new TickLakeError('CONFIG_INVALID', `unknown table "${name}" (tables: ${Object.keys(TABLES).join(', ')})`);
   }
   return name as TableName;
+}
+
+/** A sink's `--table`: only the tables landed from topics (the batch layer writes the others). */
+export function sinkTableName(name: string): SinkTableName {
+  if (!(SINK_TABLE_NAMES as readonly string[]).includes(name)) {
+    throw new TickLakeError('CONFIG_INVALID', `unknown sink table "${name}" (tables: ${SINK_TABLE_NAMES.join(', ')})`);
+  }
+  return name as SinkTableName;
 }

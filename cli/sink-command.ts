@@ -9,7 +9,7 @@ import { LakeSink, sinkGroupId } from '../streaming/sink/sink.ts';
 import { SINK_TABLES } from '../streaming/sink/tables.ts';
 import { startLagMonitor } from '../streaming/kafka/consumer-lag.ts';
 import { ensureTopics, topicName } from '../streaming/topics.ts';
-import { configFrom, progressLine, shutdownSignal, tableName } from './shared.ts';
+import { configFrom, progressLine, shutdownSignal, sinkTableName } from './shared.ts';
 
 export function registerSinkCommand(program: Command): void {
   program
@@ -19,7 +19,7 @@ export function registerSinkCommand(program: Command): void {
     .action(async (o: { table: string }, cmd: Command) => {
       const stopRequested = shutdownSignal();
       const config = configFrom(cmd);
-      const tables = o.table.split(',').map((t) => tableName(t.trim()));
+      const tables = o.table.split(',').map((t) => sinkTableName(t.trim()));
       const log = createLogger({ component: 'sink' }, config.log.level);
       // First, before any connection: a taken port then stops the process with nothing to clean up.
       const registry = initProcessMetrics('sink');

@@ -31,6 +31,12 @@ export const WAREHOUSE_TABLES: readonly WarehouseTable[] = [
     description: '1-minute OHLCV bars, the latest revision per (symbol, window_start)',
   },
   { name: 'alerts', lake: 'alerts', def: TABLES.alerts as TableDef, description: 'Alerts raised, one row per id' },
+  {
+    name: 'anomalies',
+    lake: 'anomalies',
+    def: TABLES.anomalies as TableDef,
+    description: 'Every closed 1-minute bar scored by the anomaly model, with the model version, one row per (symbol, window_start)',
+  },
 ];
 
 /** A warehouse table by its warehouse name (`ticks`) or its lake name (`raw`). */

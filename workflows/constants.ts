@@ -24,6 +24,9 @@ export const WORKFLOW_IDS = {
   /** One warehouse table's day: `load/ticks/2026-11-20`. */
   warehouseLoad: (table: string, day: string) => `load/${table}/${day}`,
   backfill: (table: string, from: string, to: string) => `backfill/${table}/${from}..${to}`,
+  modelTraining: (runKey: string) => `models-train/${runKey}`,
+  /** One day's batch scoring: `anomalies-score/2026-11-20`, or a schedule's run key. */
+  anomalyScoring: (runKey: string) => `anomalies-score/${runKey}`,
 } as const;
 
 /** The day and hour of a lake partition path (`dt=YYYY-MM-DD/hour=HH`), or undefined for anything else. */
@@ -68,7 +71,7 @@ export const CLOSED_AFTER_MINUTES = 10;
 export const closedBeforeUs = (nowMs: number, minutes = CLOSED_AFTER_MINUTES) => (nowMs - minutes * 60_000) * 1000;
 
 /** The lake tables the batch layer maintains (lake/tables.ts declares them; a unit test keeps the two equal). */
-export const LAKE_TABLES = ['raw', 'enriched', 'bars', 'alerts'] as const;
+export const LAKE_TABLES = ['raw', 'enriched', 'bars', 'alerts', 'anomalies'] as const;
 
 /**
  * The warehouse table each lake table loads into (warehouse/tables.ts declares them with their schemas; a unit test
@@ -79,6 +82,7 @@ export const WAREHOUSE_TABLE_OF: Record<(typeof LAKE_TABLES)[number], string> = 
   enriched: 'ticks_enriched',
   bars: 'bars_1m',
   alerts: 'alerts',
+  anomalies: 'anomalies',
 };
 
 /** A lake or warehouse table name -> both, or undefined. */

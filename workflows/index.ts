@@ -3,3 +3,4 @@ export { compactionSweepWorkflow, compactPartitionWorkflow } from './compaction.
 export { healthCheckWorkflow } from './health-check.ts';
 export { vacuumWorkflow } from './vacuum.ts';
 export { backfillWorkflow, warehouseLoadSweepWorkflow, warehouseLoadWorkflow } from './warehouse.ts';
+export { anomalyScoringWorkflow, modelTrainingWorkflow } from './models.ts';

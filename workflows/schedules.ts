@@ -1,4 +1,5 @@
 import type { CompactionSweepInput } from './compaction.ts';
+import type { AnomalyScoringInput } from './models.ts';
 import { WORKFLOW_IDS } from './constants.ts';
 import type { VacuumInput } from './vacuum.ts';
 import type { WarehouseLoadSweepInput } from './warehouse.ts';
@@ -56,6 +57,26 @@ export function batchSchedules(): ScheduleDef[] {
       // The warehouse is this fresh: a day's new sink files are in BigQuery within one period, compaction or not.
       spec: { intervals: [{ every: '15m' }] },
       catchupWindow: '15m',
+    },
+    {
+      id: `${SCHEDULE_PREFIX}anomaly-scoring`,
+      description: "Score yesterday's closed bars with the latest anomaly models into the anomalies table and BigQuery",
+      workflowType: 'anomalyScoringWorkflow',
+      workflowId: WORKFLOW_IDS.anomalyScoring('scheduled'),
+      args: [{} satisfies AnomalyScoringInput],
+      // Before the day's training run, so a day is scored by models that never saw it.
+      spec: { cronExpressions: ['20 0 * * *'] },
+      catchupWindow: '1d',
+    },
+    {
+      id: `${SCHEDULE_PREFIX}model-training`,
+      description:
+        'Train every symbol’s anomaly model on the trailing models.windowDays of bars; publish to models/ and the models topic',
+      workflowType: 'modelTrainingWorkflow',
+      workflowId: WORKFLOW_IDS.modelTraining('scheduled'),
+      args: [{}],
+      spec: { cronExpressions: ['40 0 * * *'] },
+      catchupWindow: '1d',
     },
   ];
 }

@@ -73,3 +73,10 @@ export const anomalyRowSchema = z.object({
   revision: z.number().int().nonnegative(),
 });
 export type AnomalyRow = z.infer<typeof anomalyRowSchema>;
+
+/** An anomaly row as the lake stores it: `flagged` as 0/1 (the lake's columns have no boolean). */
+export type StoredAnomalyRow = Omit<AnomalyRow, 'flagged'> & { flagged: 0 | 1 };
+
+export function storedAnomalyRow(r: AnomalyRow): StoredAnomalyRow {
+  return { ...r, flagged: r.flagged ? 1 : 0 };
+}

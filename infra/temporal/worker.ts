@@ -3,6 +3,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import type { Registry } from 'prom-client';
 import { createActivities } from '../../activities/index.ts';
 import type { Config } from '../../core/config.ts';
+import { topicName } from '../../core/topics.ts';
 import { closeDuckDb } from '../../lake/duckdb.ts';
 import { failpoint, failpointOrStall } from '../../streaming/sink/failpoints.ts';
 import { compactionDuckDb } from '../clients.ts';
@@ -38,6 +39,7 @@ export async function createWorker(
   const s3 = s3Client(config);
   const storage = lakeStorage(config);
   const duckdb = compactionDuckDb(config);
+  const kafka = kafkaClient(config, 'ticklake-worker');
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -46,7 +48,7 @@ export async function createWorker(
     ...(registry ? metricsWorkerOptions(registry) : {}),
     activities: withTemporalFailures(
       createActivities({
-        kafka: kafkaClient(config, 'ticklake-worker'),
+        kafka,
         s3,
         bigquery: bigqueryClient(config),
         // Unarmed (no TICKLAKE_FAILPOINT) the failpoints are a counter and a comparison; fault tests SIGKILL the
@@ -58,6 +60,14 @@ export async function createWorker(
           failpoint: (point) => failpointOrStall(`compact-${point}`),
         },
         warehouse: { ...warehouseDeps(config, storage), failpoint: (point) => failpoint(`load-${point}`) },
+        models: {
+          storage,
+          kafka,
+          modelsTopic: topicName(config, 'models'),
+          windowDays: config.models.windowDays,
+          minBars: config.models.minBars,
+          threshold: config.models.threshold,
+        },
       }),
     ),
   });

@@ -1,6 +1,6 @@
 import type { DlqReason } from '../../core/schemas/dlq.ts';
 import { decodeRawTick, validationLimitsSchema } from '../../core/validate.ts';
-import { rowProblem, TABLES, type TableDef, type TableName } from '../../lake/tables.ts';
+import { rowProblem, TABLES, type TableDef, type SinkTableName } from '../../lake/tables.ts';
 import { HEARTBEAT_KEY } from '../../core/schemas/heartbeat.ts';
 import type { z } from 'zod';
 import { TOPIC_CATALOG, type TopicKey } from '../../core/topics.ts';
@@ -58,7 +58,7 @@ function fromTopic(table: 'enriched' | 'bars' | 'alerts'): SinkTable {
   return { def, topic: table, isControl: noControl, decode: (v) => parsedRow(def, schema, v) };
 }
 
-export const SINK_TABLES: Record<TableName, SinkTable> = {
+export const SINK_TABLES: Record<SinkTableName, SinkTable> = {
   raw: {
     def: TABLES.raw as TableDef<unknown>,
     topic: 'raw',

@@ -22,8 +22,8 @@ describe('table declarations', () => {
     for (const def of Object.values(TABLES)) expect(() => validateTableDef(def as TableDef)).not.toThrow();
   });
 
-  it('declares the four tables with a time, symbol and dedupe key each', () => {
-    expect(Object.keys(TABLES)).toEqual(['raw', 'enriched', 'bars', 'alerts']);
+  it('declares the five tables with a time, symbol and dedupe key each', () => {
+    expect(Object.keys(TABLES)).toEqual(['raw', 'enriched', 'bars', 'alerts', 'anomalies']);
     expect(TABLES.bars.dedupeKey).toEqual(['symbol', 'window_start']);
     expect(TABLES.bars.keepMax).toBe('revision');
   });

@@ -53,7 +53,7 @@ const entry = (over: Partial<LedgerEntry> = {}): LedgerEntry => ({
 describe('warehouse tables', () => {
   it('has one table per lake table, partitioned by day on its event time and clustered by symbol', () => {
     expect(WAREHOUSE_TABLES.map((t) => t.lake).sort()).toEqual(Object.keys(TABLES).sort());
-    expect(WAREHOUSE_TABLES.map((t) => t.name)).toEqual(['ticks', 'ticks_enriched', 'bars_1m', 'alerts']);
+    expect(WAREHOUSE_TABLES.map((t) => t.name)).toEqual(['ticks', 'ticks_enriched', 'bars_1m', 'alerts', 'anomalies']);
     const bars = tableMetadata(warehouseTable('bars_1m'));
     expect(bars.timePartitioning).toEqual({ type: 'DAY', field: 'window_start' });
     expect(bars.clustering).toEqual({ fields: ['symbol'] });
