@@ -35,7 +35,8 @@ export const WAREHOUSE_TABLES: readonly WarehouseTable[] = [
     name: 'anomalies',
     lake: 'anomalies',
     def: TABLES.anomalies as TableDef,
-    description: 'Every closed 1-minute bar scored by the anomaly model, with the model version, one row per (symbol, window_start)',
+    description:
+      'Every closed 1-minute bar scored by the anomaly model, with the model version, one row per (symbol, window_start)',
   },
 ];
 

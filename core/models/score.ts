@@ -7,6 +7,12 @@ import { barFeatures, type BarFeatures, type PrevBar } from './features.ts';
  * ml-regression (a lint rule keeps it out of this file). The one scorer both callers use: the batch path over a
  * day's bars (scoreSeries) and the speed layer's model rule, bar by bar as they close (StreamScorer).
  */
+/** The scorer name a `model_score` rule names to be scored by this model (infra/alerts/rules.yaml). */
+export const ANOMALY_SCORER = 'anomaly';
+
+/** Scorers for callers with no models (benchmarks, tests of other rules): the model rule then scores nothing. */
+export const NO_MODEL_SCORERS = { [ANOMALY_SCORER]: () => null } as const;
+
 export interface Scored {
   score: number;
   priceZ: number;
