@@ -60,9 +60,9 @@ Examples:
       const resumed = (await dispatcher?.start())?.resumed ?? 0;
       const partitions = await partitionCount(kafka, topicName(config, 'raw'));
       const reference = new ReferenceCache(kafka, topicName(config, 'referenceSymbols'), loadShippedReference(), log);
-      await reference.start();
-      // Models before the first bar: read the models topic to its end, then tail it (new versions apply live).
-      const models = await startLiveModelScorer({ kafka, config, log, registry });
+      // Models before the first bar: the models topic read to its end (beside the symbol master), then tailed, so
+      // new versions apply live.
+      const [, models] = await Promise.all([reference.start(), startLiveModelScorer({ kafka, config, log, registry })]);
       const processor = new AlertProcessor({
         config,
         kafka,

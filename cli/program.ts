@@ -6,6 +6,7 @@ import { registerDemoCommand } from './demo-command.ts';
 import { registerIngestCommand } from './ingest-command.ts';
 import { registerLakeCommand } from './lake-command.ts';
 import { registerModelsCommand } from './models-command.ts';
+import { registerModelsEvalCommand } from './models-eval-command.ts';
 import { registerProcessCommand } from './process-command.ts';
 import { registerSchedulesCommand } from './schedules-command.ts';
 import { registerSinkCommand } from './sink-command.ts';
@@ -37,5 +38,6 @@ export function buildProgram(): Command {
   registerAlertsEvalCommand(program);
   registerWebhooksCommand(program);
   registerModelsCommand(program);
+  registerModelsEvalCommand(program);
   return program;
 }
