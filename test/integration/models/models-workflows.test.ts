@@ -21,7 +21,7 @@ import { anomalyScoringWorkflow, modelTrainingWorkflow } from '../../../workflow
 import { readTopic } from '../../support/kafka.ts';
 import { uniqueName } from '../../support/ids.ts';
 import { testStackConfig } from '../../support/stack.ts';
-import { localTemporal, startTestWorker } from '../../support/temporal.ts';
+import { localTemporal, recordHistory, startTestWorker } from '../../support/temporal.ts';
 import { uniqueDataset } from '../../support/warehouse.ts';
 import { walkBars } from '../../unit/core/models/fixtures.ts';
 
@@ -124,13 +124,11 @@ afterAll(async () => {
 
 describe('model training and batch scoring on Temporal', () => {
   it('trains per symbol into models/ and the compacted topic; a repeated run stores nothing new', async () => {
-    const train = () =>
-      env.client.workflow.execute(modelTrainingWorkflow, {
-        taskQueue,
-        workflowId: WORKFLOW_IDS.modelTraining(randomUUID()),
-        args: [{ from: DAY1, to: DAY1 }],
-      });
-    const first = await train();
+    const firstId = WORKFLOW_IDS.modelTraining(randomUUID());
+    const train = (workflowId = WORKFLOW_IDS.modelTraining(randomUUID())) =>
+      env.client.workflow.execute(modelTrainingWorkflow, { taskQueue, workflowId, args: [{ from: DAY1, to: DAY1 }] });
+    const first = await train(firstId);
+    await recordHistory(env, 'model-training', firstId);
     expect(first).toMatchObject({
       from: DAY1,
       to: DAY1,
@@ -162,13 +160,11 @@ describe('model training and batch scoring on Temporal', () => {
   }, 180_000);
 
   it('scores a day into the anomalies table and BigQuery with the model versions, the same rows on a rerun', async () => {
-    const score = () =>
-      env.client.workflow.execute(anomalyScoringWorkflow, {
-        taskQueue,
-        workflowId: WORKFLOW_IDS.anomalyScoring(randomUUID()),
-        args: [{ day: DAY2 }],
-      });
-    const first = await score();
+    const firstId = WORKFLOW_IDS.anomalyScoring(randomUUID());
+    const score = (workflowId = WORKFLOW_IDS.anomalyScoring(randomUUID())) =>
+      env.client.workflow.execute(anomalyScoringWorkflow, { taskQueue, workflowId, args: [{ day: DAY2 }] });
+    const first = await score(firstId);
+    await recordHistory(env, 'anomaly-scoring', firstId);
     expect(first).toMatchObject({ day: DAY2, bars: 900, rows: 900, unscored: [], load: 'loaded' });
     const rows = [];
     for await (const p of readRows(storage, anomaliesTable, {})) rows.push(...p.rows);

@@ -21,6 +21,8 @@ describe('workflow determinism', () => {
         'warehouse-load.json',
         'warehouse-load-failed.json',
         'backfill.json',
+        'model-training.json',
+        'anomaly-scoring.json',
       ]),
     );
   });
