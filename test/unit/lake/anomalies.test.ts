@@ -49,9 +49,10 @@ describe('anomalies table and models in the lake', () => {
       new Set(plan.files.map((f) => f.entry.partition)).size,
     );
 
-    // Fewer rows (a symbol lost its model): the hours left without rows are emptied.
+    // Only the first hour's rows (as before): that hour is unchanged, the four hours left without rows are emptied.
     expect(await writeAnomalyDay(t.storage, DAY, scoreSeries(m2, bars.slice(0, 60), 8))).toMatchObject({
-      committed: 5,
+      committed: 4,
+      unchanged: 20,
     });
     expect(await rowsOf(t.storage)).toHaveLength(60);
   });
