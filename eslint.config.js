@@ -120,6 +120,18 @@ export default tseslint.config(
     }),
   },
   {
+    // Scoring evaluates stored coefficients itself (microseconds per bar); only training fits with ml-regression.
+    files: ['core/models/score.ts', 'core/models/features.ts'],
+    rules: restrict(
+      NO_IO,
+      { group: ['**/lake/**', ...EDGE_FOLDERS], message: 'the core imports nothing outside core/' },
+      {
+        group: ['ml-regression', 'ml-regression*', '**/models/fit.ts'],
+        message: 'scoring does not call ml-regression',
+      },
+    ),
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {

@@ -2,6 +2,7 @@ import { createHealthActivities, type HealthDeps } from './health.ts';
 import { createLakeActivities, type LakeActivityDeps } from './lake.ts';
 import { createReportActivities, type ReportActivityDeps } from './report.ts';
 import { createReconcileActivities, type ReconcileDeps } from './reconcile.ts';
+import { createModelActivities, type ModelActivityDeps } from './models.ts';
 import { createWarehouseActivities, type WarehouseActivityDeps } from './warehouse.ts';
 
 /** Every activity the worker registers, built from the clients the worker owns. */
@@ -10,6 +11,7 @@ export interface ActivityDeps extends HealthDeps {
   warehouse: WarehouseActivityDeps;
   reports: ReportActivityDeps;
   reconcile: ReconcileDeps;
+  models: ModelActivityDeps;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -19,5 +21,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createWarehouseActivities(deps.warehouse),
     ...createReportActivities(deps.reports),
     ...createReconcileActivities(deps.reconcile),
+    ...createModelActivities(deps.models),
   };
 }

@@ -11,6 +11,7 @@ import { configSchema } from '../core/config.ts';
 import { emptyOutputs, PartitionPipeline, pipelineOptionsFrom } from '../core/pipeline.ts';
 import type { EnrichedTick } from '../core/schemas/enriched.ts';
 import { loadRulesFile, SHIPPED_RULES_URL } from '../infra/alerts/rules-file.ts';
+import { NO_MODEL_SCORERS } from '../core/models/score.ts';
 import { fileURLToPath } from 'node:url';
 import { SyntheticGenerator } from '../streaming/sources/synthetic/generator.ts';
 import { parseSyntheticOptions } from '../streaming/sources/synthetic/source.ts';
@@ -65,7 +66,7 @@ const engineRates: number[] = [];
 let alerts = 0;
 for (let i = 0; i < runs + 1; i++) {
   const pipeSeconds = runPipeline(null);
-  const engine = new AlertEngine(rules, { now: () => 0 });
+  const engine = new AlertEngine(rules, { now: () => 0, scorers: NO_MODEL_SCORERS });
   alerts = 0;
   const t0 = process.hrtime.bigint();
   for (const t of enriched) alerts += engine.onTick(t).length;

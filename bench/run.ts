@@ -16,6 +16,7 @@ const BENCHES = [
   { name: 'validate', file: 'validate.bench.ts', stack: false },
   { name: 'core-pipeline', file: 'core-pipeline.bench.ts', stack: false },
   { name: 'alerts-engine', file: 'alerts-engine.bench.ts', stack: false },
+  { name: 'models', file: 'models.bench.ts', stack: false },
   { name: 'processor-metrics', file: 'processor-metrics.bench.ts', stack: false },
   { name: 'synthetic', file: 'synthetic.bench.ts', stack: false },
   { name: 'replay', file: 'replay.bench.ts', stack: false },

@@ -9,6 +9,7 @@ import { initProcessMetrics } from '../infra/metrics.ts';
 import { startRoleMetricsServer } from '../infra/metrics-server.ts';
 import { loadShippedReference } from '../infra/reference-file.ts';
 import { AlertProcessor } from '../streaming/alerts/alert-processor.ts';
+import { startLiveModelScorer } from '../streaming/models/live-scorer.ts';
 import { startLagMonitor } from '../streaming/kafka/consumer-lag.ts';
 import { ReferenceCache } from '../streaming/reference-cache.ts';
 import { dispatcherSettings, WebhookDispatcher } from '../streaming/webhooks/dispatcher.ts';
@@ -59,7 +60,9 @@ Examples:
       const resumed = (await dispatcher?.start())?.resumed ?? 0;
       const partitions = await partitionCount(kafka, topicName(config, 'raw'));
       const reference = new ReferenceCache(kafka, topicName(config, 'referenceSymbols'), loadShippedReference(), log);
-      await reference.start();
+      // Models before the first bar: the models topic read to its end (beside the symbol master), then tailed, so
+      // new versions apply live.
+      const [, models] = await Promise.all([reference.start(), startLiveModelScorer({ kafka, config, log, registry })]);
       const processor = new AlertProcessor({
         config,
         kafka,
@@ -69,6 +72,7 @@ Examples:
         registry,
         instanceId,
         partitions,
+        scorers: models.scorers,
         deliver: dispatcher && ((alerts) => dispatcher.submit(alerts)),
         onFatal: (err) => {
           log.error('consumer stopped for good; exiting so a supervisor restarts us', { error: err.message });
@@ -88,6 +92,7 @@ Examples:
       health.markStarted();
       progressLine(
         `[alerts] ${instanceId} evaluating ${rules.length} rules from ${file} on ${topicName(config, 'raw')} → ${topicName(config, 'alerts')}` +
+          `; ${models.cache.size} symbols with a model` +
           (dispatcher
             ? `; delivering to ${dispatcher.endpointNames().join(', ')} (${resumed} unfinished deliveries resumed)`
             : '; no webhook delivery here (alerts.deliverWebhooks off or no webhooks.endpoints)'),
@@ -100,6 +105,7 @@ Examples:
       await dispatcher?.stop();
       await store?.close();
       await reference.stop();
+      await models.stop();
       metrics.close();
       progressLine('[alerts] stopped');
     });

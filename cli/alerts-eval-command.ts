@@ -8,7 +8,7 @@ import { demoIngestArgs } from './pipeline.ts';
 import { configFrom, progressLine } from './shared.ts';
 
 /** A fixed start, so two runs with the same flags print the same numbers (midday UTC: no session roll at once). */
-const EVAL_START = '2026-03-02T12:00:00Z';
+export const EVAL_START = '2026-03-02T12:00:00Z';
 
 /** The demo's synthetic market options (cli/pipeline.ts), minus what only matters live (pacing, start, labels file). */
 export function demoMarketOptions(args: readonly string[]): Record<string, unknown> {

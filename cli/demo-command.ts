@@ -9,6 +9,7 @@ import { applySchedules } from '../infra/temporal/schedules.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { newSecret } from '../streaming/webhooks/sign.ts';
 import { dashboardUrl } from './dashboard-command.ts';
+import { DEMO_MODEL_MIN_BARS, startDemoTraining } from './demo-models.ts';
 import { demoPipeline, type PipelineProcess } from './pipeline.ts';
 import { configFrom, progressLine, shutdownSignal } from './shared.ts';
 import { formatStatus } from './stack-command.ts';
@@ -92,8 +93,11 @@ export function registerDemoCommand(program: Command): void {
           setTimeout(() => !stopping && launch(proc), 2000);
         });
       };
-      const pipeline = demoPipeline(config, newSecret());
+      const pipeline = demoPipeline(config, newSecret()).map((p) =>
+        p.name === 'worker' ? { ...p, env: { ...p.env, TICKLAKE_MODELS_MIN_BARS: String(DEMO_MODEL_MIN_BARS) } } : p,
+      );
       for (const proc of pipeline) launch(proc);
+      const training = startDemoTraining(config);
 
       const urls = Object.assign({}, ...statuses.filter((s) => s.state === 'healthy').map((s) => s.urls)) as Record<
         string,
@@ -105,12 +109,14 @@ export function registerDemoCommand(program: Command): void {
             .map(([k, v]) => `  ${k.padEnd(12)} ${v}`)
             .join('\n') +
           `\nLabels of injected anomalies: ${join(config.stack.stateDir, 'demo', 'labels.ndjson')}` +
+          `\nAnomaly models: trained on today's bars every 5 min (first models after ~${DEMO_MODEL_MIN_BARS} min of bars); \`ticklake models ls\` lists them.` +
           `\nAlerts arrive as signed webhooks at the demo's receiver on 127.0.0.1:${config.webhooks.receiverPort} (a line per alert below: time, severity, rule, symbol, message).` +
           `\nToday's report so far (HTML + PDF into s3://${config.s3.bucket}/${config.reports.prefix}): npx ticklake report --out reports/daily` +
           '\nPress Ctrl-C to stop.\n',
       );
 
       const why = await finished;
+      training.stop();
       progressLine(`[demo] stopping: ${why}`);
       // Stop in reverse start order: the source first, so downstream stages drain what it sent.
       for (const proc of [...pipeline].reverse()) {

@@ -8,6 +8,8 @@ import { registerDashboardCommand } from './dashboard-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerIngestCommand } from './ingest-command.ts';
 import { registerLakeCommand } from './lake-command.ts';
+import { registerModelsCommand } from './models-command.ts';
+import { registerModelsEvalCommand } from './models-eval-command.ts';
 import { registerProcessCommand } from './process-command.ts';
 import { registerReportCommand } from './report-command.ts';
 import { registerReconcileCommand } from './reconcile-command.ts';
@@ -56,5 +58,7 @@ export function buildProgram(): Command {
   registerWebhooksCommand(program);
   registerReportCommand(program);
   registerDashboardCommand(program);
+  registerModelsCommand(program);
+  registerModelsEvalCommand(program);
   return program;
 }

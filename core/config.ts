@@ -303,6 +303,19 @@ export const configSchema = z.object({
       receiverSeenIds: z.coerce.number().int().positive().default(100_000),
     })
     .prefault({}),
+  models: z
+    .object({
+      /** Training reads the bars of this many whole days before the training run's day. */
+      windowDays: z.coerce.number().int().min(1).max(90).default(7),
+      /** A symbol with fewer bars in the window gets no model (and is scored by nothing). */
+      minBars: z.coerce.number().int().min(8).default(120),
+      /**
+       * A bar scoring at least this (residual z-score, core/models/) is `flagged` in the anomalies table; keep it equal
+       * to the shipped model_score rule's threshold so the batch flags what the speed layer alerts on (a test checks).
+       */
+      threshold: z.coerce.number().positive().default(8),
+    })
+    .prefault({}),
   dashboard: z
     .object({
       /** Loopback by default; any other address needs `token` (the server refuses to start without one). */

@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import { pipelineSnapshotSchema } from './pipeline.ts';
 import { speedLayerSnapshotSchema } from './alerts/snapshot.ts';
 import { alertSchema } from './schemas/alert.ts';
+import { anomalyModelSchema } from './schemas/model.ts';
 import { barSchema } from './schemas/bar.ts';
 import { dlqRecordSchema } from './schemas/dlq.ts';
 import { enrichedTickSchema } from './schemas/enriched.ts';
@@ -34,7 +35,7 @@ export interface TopicEntry {
   schema: z.ZodType | null;
   /** A second value kind sharing the topic, told apart by its key (ticks.raw's heartbeats). */
   control?: { key: string; schema: z.ZodType };
-  key: 'symbol' | 'original key' | 'input partition' | 'model name' | 'endpoint/webhook-id' | 'endpoint';
+  key: 'symbol' | 'original key' | 'input partition' | 'endpoint/webhook-id' | 'endpoint';
   retention: Retention;
   /** Partitions: `topics.partitions`, or one for small compacted tables read whole. */
   partitions: 'configured' | 1;
@@ -83,8 +84,8 @@ export const TOPIC_CATALOG = {
     retention: 'compacted',
     partitions: 1,
   }),
-  // Planned: the anomaly model's published parameters. Declared so the topic exists with the right policy.
-  models: entry({ name: 'models', schema: null, key: 'model name', retention: 'compacted', partitions: 1 }),
+  // The anomaly model per symbol (core/models/), latest version kept; the speed layer reads it whole and tails it.
+  models: entry({ name: 'models', schema: anomalyModelSchema, key: 'symbol', retention: 'compacted', partitions: 1 }),
   processorState: entry({
     name: 'processor.state',
     schema: pipelineSnapshotSchema,

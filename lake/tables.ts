@@ -4,6 +4,7 @@ import { ALERT_SCHEMA_VERSION, type Alert } from '../core/schemas/alert.ts';
 import { BAR_SCHEMA_VERSION, type Bar } from '../core/schemas/bar.ts';
 import { ENRICHED_SCHEMA_VERSION, type EnrichedTick } from '../core/schemas/enriched.ts';
 import type { ReconciliationRow } from '../core/schemas/reconciliation.ts';
+import type { StoredAnomalyRow } from '../core/schemas/model.ts';
 import { TICK_SCHEMA_VERSION, type Tick } from '../core/schemas/tick.ts';
 import type { CellValue, ColumnKind, ColumnSpec, Columns } from './columns.ts';
 
@@ -219,16 +220,40 @@ export const reconciliationTable: TableDef<ReconciliationRow> = {
   keepMax: 'run_ts',
 };
 
-/** The one registry of lake tables: the sink's `raw | enriched | bars | alerts`, and the batch layer's. */
+/**
+ * The anomaly model's score of every closed bar (core/models/, written by the batch scoring workflow, not the sink):
+ * one row per (symbol, window_start), a day's rows replaced as a whole by each scoring run.
+ */
+export const anomaliesTable: TableDef<StoredAnomalyRow> = {
+  name: 'anomalies',
+  version: 1,
+  columns: [
+    col<StoredAnomalyRow>('symbol', 'dict', 'symbol'),
+    col<StoredAnomalyRow>('window_start', 'ts', 'windowStart'),
+    col<StoredAnomalyRow>('score', 'f64', 'score'),
+    col<StoredAnomalyRow>('price_z', 'f64', 'priceZ'),
+    col<StoredAnomalyRow>('volume_z', 'f64', 'volumeZ'),
+    col<StoredAnomalyRow>('kind', 'dict', 'kind'),
+    col<StoredAnomalyRow>('model_version', 'dict', 'modelVersion'),
+    col<StoredAnomalyRow>('flagged', 'i32', 'flagged'),
+    col<StoredAnomalyRow>('revision', 'i32', 'revision'),
+  ],
+  timeColumn: 'window_start',
+  symbolColumn: 'symbol',
+  dedupeKey: ['symbol', 'window_start'],
+};
+
+/** The one registry of lake tables: the sink's (SINK_TABLE_NAMES) and the batch layer's own. */
 export const TABLES = {
   raw: rawTable,
   enriched: enrichedTable,
   bars: barsTable,
   alerts: alertsTable,
   reconciliation: reconciliationTable,
+  anomalies: anomaliesTable,
 } as const;
 export type TableName = keyof typeof TABLES;
-/** The tables a sink lands from a topic. */
+/** The tables the sink lands from topics; the rest are written by batch workflows. */
 export const SINK_TABLE_NAMES = ['raw', 'enriched', 'bars', 'alerts'] as const satisfies readonly TableName[];
 export type SinkTableName = (typeof SINK_TABLE_NAMES)[number];
 

@@ -37,6 +37,13 @@ export const WAREHOUSE_TABLES: readonly WarehouseTable[] = [
     def: TABLES.reconciliation as TableDef,
     description: 'Speed vs batch layer differences per stream table, partition and window range, the latest run',
   },
+  {
+    name: 'anomalies',
+    lake: 'anomalies',
+    def: TABLES.anomalies as TableDef,
+    description:
+      'Every closed 1-minute bar scored by the anomaly model, with the model version, one row per (symbol, window_start)',
+  },
 ];
 
 /** A warehouse table by its warehouse name (`ticks`) or its lake name (`raw`). */

@@ -28,6 +28,9 @@ export const WORKFLOW_IDS = {
   dailyReport: (date: string) => `report/${date}`,
   /** A reconciliation run: `reconcile/scheduled`, `reconcile/<request id>`. */
   reconciliation: (runKey: string) => `reconcile/${runKey}`,
+  modelTraining: (runKey: string) => `models-train/${runKey}`,
+  /** One day's batch scoring: `anomalies-score/2026-11-20`, or a schedule's run key. */
+  anomalyScoring: (runKey: string) => `anomalies-score/${runKey}`,
 } as const;
 
 /** The day and hour of a lake partition path (`dt=YYYY-MM-DD/hour=HH`), or undefined for anything else. */
@@ -75,7 +78,7 @@ export const CLOSED_AFTER_MINUTES = 10;
 export const closedBeforeUs = (nowMs: number, minutes = CLOSED_AFTER_MINUTES) => (nowMs - minutes * 60_000) * 1000;
 
 /** The lake tables the batch layer maintains (lake/tables.ts declares them; a unit test keeps the two equal). */
-export const LAKE_TABLES = ['raw', 'enriched', 'bars', 'alerts', 'reconciliation'] as const;
+export const LAKE_TABLES = ['raw', 'enriched', 'bars', 'alerts', 'reconciliation', 'anomalies'] as const;
 
 /**
  * The warehouse table each lake table loads into (warehouse/tables.ts declares them with their schemas; a unit test
@@ -87,6 +90,7 @@ export const WAREHOUSE_TABLE_OF: Record<(typeof LAKE_TABLES)[number], string> = 
   bars: 'bars_1m',
   alerts: 'alerts',
   reconciliation: 'reconciliation',
+  anomalies: 'anomalies',
 };
 
 /** A lake or warehouse table name -> both, or undefined. */

@@ -5,3 +5,4 @@ export { vacuumWorkflow } from './vacuum.ts';
 export { backfillWorkflow, warehouseLoadSweepWorkflow, warehouseLoadWorkflow } from './warehouse.ts';
 export { dailyReportWorkflow } from './report.ts';
 export { reconciliationWorkflow } from './reconciliation.ts';
+export { anomalyScoringWorkflow, modelTrainingWorkflow } from './models.ts';

@@ -1,5 +1,6 @@
 import type { CompactionSweepInput } from './compaction.ts';
 import type { ReconciliationInput } from './reconciliation.ts';
+import type { AnomalyScoringInput } from './models.ts';
 import { WORKFLOW_IDS } from './constants.ts';
 import type { DailyReportInput } from './report.ts';
 import type { VacuumInput } from './vacuum.ts';
@@ -75,8 +76,29 @@ export function batchSchedules(): ScheduleDef[] {
       workflowType: 'dailyReportWorkflow',
       workflowId: 'daily-report/scheduled',
       args: [{} satisfies DailyReportInput],
-      // 00:20 UTC: the day's last hour closed ten minutes after midnight (CLOSED_AFTER_MINUTES), the sinks flushed.
+      // 01:00 UTC: the day's last hour closed ten minutes after midnight (CLOSED_AFTER_MINUTES), the sinks flushed,
+      // and the day's anomalies were scored at 00:20 (the report shows them).
+      spec: { cronExpressions: ['0 1 * * *'] },
+      catchupWindow: '1d',
+    },
+    {
+      id: `${SCHEDULE_PREFIX}anomaly-scoring`,
+      description: "Score yesterday's closed bars with the latest anomaly models into the anomalies table and BigQuery",
+      workflowType: 'anomalyScoringWorkflow',
+      workflowId: WORKFLOW_IDS.anomalyScoring('scheduled'),
+      args: [{} satisfies AnomalyScoringInput],
+      // Before the day's training run, so a day is scored by models that never saw it.
       spec: { cronExpressions: ['20 0 * * *'] },
+      catchupWindow: '1d',
+    },
+    {
+      id: `${SCHEDULE_PREFIX}model-training`,
+      description:
+        'Train every symbol’s anomaly model on the trailing models.windowDays of bars; publish to models/ and the models topic',
+      workflowType: 'modelTrainingWorkflow',
+      workflowId: WORKFLOW_IDS.modelTraining('scheduled'),
+      args: [{}],
+      spec: { cronExpressions: ['40 0 * * *'] },
       catchupWindow: '1d',
     },
   ];

@@ -3,6 +3,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import type { Registry } from 'prom-client';
 import { createActivities } from '../../activities/index.ts';
 import type { Config } from '../../core/config.ts';
+import { topicName } from '../../core/topics.ts';
 import { closeDuckDb } from '../../lake/duckdb.ts';
 import { failpoint, failpointOrStall } from '../../streaming/sink/failpoints.ts';
 import { compactionDuckDb } from '../clients.ts';
@@ -64,6 +65,14 @@ export async function createWorker(
         warehouse: { ...warehouseDeps(config, storage), failpoint: (point) => failpoint(`load-${point}`) },
         reports,
         reconcile: { storage, config },
+        models: {
+          storage,
+          kafka,
+          modelsTopic: topicName(config, 'models'),
+          windowDays: config.models.windowDays,
+          minBars: config.models.minBars,
+          threshold: config.models.threshold,
+        },
       }),
     ),
   });

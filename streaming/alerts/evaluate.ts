@@ -1,4 +1,5 @@
-import { AlertEngine, fnv1a, sourceOwner } from '../../core/alerts/engine.ts';
+import { AlertEngine, fnv1a, sourceOwner, type ModelScorer } from '../../core/alerts/engine.ts';
+import { NO_MODEL_SCORERS } from '../../core/models/score.ts';
 import { ruleQuality, type RuleQuality } from '../../core/alerts/quality.ts';
 import type { ResolvedRule } from '../../core/alerts/rules.ts';
 import { SpeedLayerPartition } from '../../core/alerts/partition.ts';
@@ -32,6 +33,8 @@ export interface AlertEvalOptions {
   heartbeatIntervalUs?: number;
   /** Keep every enriched tick and bar in the result (to check the batch path against the stream). */
   collect?: boolean;
+  /** The model rule's scorers (`ticklake models-eval` passes trained models); default: no model, no score. */
+  scorers?: Readonly<Record<string, ModelScorer>>;
 }
 
 export interface AlertEvalResult {
@@ -70,7 +73,11 @@ export function runAlertEval(opts: AlertEvalOptions): AlertEvalResult {
   const parts = Array.from({ length: n }, (_, p) => ({
     speed: new SpeedLayerPartition(
       PartitionPipeline.create(opts.pipeline),
-      new AlertEngine(opts.rules, { now: () => clockUs, ownsSource: (s) => sourceOwner(s, n) === p }),
+      new AlertEngine(opts.rules, {
+        now: () => clockUs,
+        ownsSource: (s) => sourceOwner(s, n) === p,
+        scorers: opts.scorers ?? NO_MODEL_SCORERS,
+      }),
     ),
     offset: 0,
   }));

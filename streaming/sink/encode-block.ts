@@ -1,6 +1,6 @@
 import type { DlqReason } from '../../core/schemas/dlq.ts';
 import type { SourceRange } from '../../lake/layout.ts';
-import type { SinkTableName as TableName } from '../../lake/tables.ts';
+import type { SinkTableName } from '../../lake/tables.ts';
 import { encode, type EncodedFile } from '../../lake/writer.ts';
 import { SINK_TABLES } from './tables.ts';
 
@@ -49,7 +49,7 @@ export function packBlock(values: readonly (Uint8Array | null)[]): RecordBlock {
  * come back as rejects for the dead-letter topic. Pure: the sink runs it on its encoder threads.
  */
 export function encodeBlock(
-  table: TableName,
+  table: SinkTableName,
   block: RecordBlock,
   range: SourceRange,
   opts: { rowGroupRows?: number } = {},

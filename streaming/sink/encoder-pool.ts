@@ -1,12 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import { TickLakeError } from '../../core/errors.ts';
 import type { SourceRange } from '../../lake/layout.ts';
-import type { SinkTableName as TableName } from '../../lake/tables.ts';
+import type { SinkTableName } from '../../lake/tables.ts';
 import type { EncodedBlock, RecordBlock } from './encode-block.ts';
 
 export interface EncodeRequest {
   id: number;
-  table: TableName;
+  table: SinkTableName;
   block: RecordBlock;
   range: SourceRange;
   opts: { rowGroupRows?: number };
@@ -36,7 +36,7 @@ export class EncoderPool {
     this.workers = new Array(size).fill(undefined);
   }
 
-  encode(slot: number, table: TableName, block: RecordBlock, range: SourceRange, opts: EncodeRequest['opts'] = {}) {
+  encode(slot: number, table: SinkTableName, block: RecordBlock, range: SourceRange, opts: EncodeRequest['opts'] = {}) {
     if (this.closed) return Promise.reject(new TickLakeError('INTERNAL', 'encoder pool is closed'));
     const w = this.thread(slot % this.size);
     const id = this.nextId++;

@@ -8,7 +8,7 @@ import { retryWithBackoff } from '../../core/retry.ts';
 import { nowUs } from '../../core/schemas/tick.ts';
 import type { FileEntry } from '../../lake/manifest.ts';
 import type { Storage } from '../../lake/storage/storage.ts';
-import type { SinkTableName as TableName } from '../../lake/tables.ts';
+import type { SinkTableName } from '../../lake/tables.ts';
 import { LakeWriter } from '../../lake/writer.ts';
 import { dlqMessages } from '../dlq.ts';
 import { topicName } from '../topics.ts';
@@ -35,7 +35,7 @@ export interface SinkOptions {
   config: Config;
   kafka: Kafka;
   storage: Storage;
-  table: TableName;
+  table: SinkTableName;
   log: Logger;
   registry?: Registry;
   /** Encoder threads, shared by the sinks of one process; by default the sink starts (and stops) its own. */
@@ -45,7 +45,7 @@ export interface SinkOptions {
 }
 
 /** The sink's consumer group: progress lives in the manifest, the group's offsets are for lag monitoring. */
-export function sinkGroupId(config: Config, table: TableName): string {
+export function sinkGroupId(config: Config, table: SinkTableName): string {
   return `${config.topics.prefix}${config.sink.groupPrefix}-${table}`;
 }
 

@@ -1,6 +1,6 @@
 import type { DlqReason } from '../../core/schemas/dlq.ts';
 import { decodeRawTick, validationLimitsSchema } from '../../core/validate.ts';
-import { rowProblem, TABLES, type SinkTableName, type TableDef } from '../../lake/tables.ts';
+import { rowProblem, TABLES, type TableDef, type SinkTableName } from '../../lake/tables.ts';
 import { HEARTBEAT_KEY } from '../../core/schemas/heartbeat.ts';
 import type { z } from 'zod';
 import { TOPIC_CATALOG, type TopicKey } from '../../core/topics.ts';

@@ -13,6 +13,7 @@ import { TickProducer } from '../../streaming/producer.ts';
 import { sinkMetrics } from '../../streaming/sink/metrics.ts';
 import { createAlertMetrics } from '../../streaming/alerts/metrics.ts';
 import { createWebhookMetrics } from '../../streaming/webhooks/metrics.ts';
+import { createModelMetrics } from '../../streaming/models/metrics.ts';
 
 /**
  * Every metric name a ticklake process can export, read from the registries the processes build (each module's
@@ -32,6 +33,7 @@ export async function exportedMetricNames(): Promise<Set<string>> {
   reconciliationGauges(registry);
   createAlertMetrics(registry);
   createWebhookMetrics(registry);
+  createModelMetrics(registry);
   const kafka = new Kafka({ brokers: ['127.0.0.1:1'], logLevel: logLevel.NOTHING });
   new TickProducer(kafka, {
     topic: 't',

@@ -7,6 +7,7 @@ import { SpeedLayerPartition } from '../../../core/alerts/partition.ts';
 import { PartitionPipeline, pipelineOptionsFrom } from '../../../core/pipeline.ts';
 import type { Alert } from '../../../core/schemas/alert.ts';
 import { loadRulesFile, rulesFilePath } from '../../../infra/alerts/rules-file.ts';
+import { NO_MODEL_SCORERS } from '../../../core/models/score.ts';
 import { kafkaClient } from '../../../infra/clients.ts';
 import { loadConfig } from '../../../infra/config.ts';
 import { createLogger } from '../../../infra/logger.ts';
@@ -96,6 +97,8 @@ function offlineAlerts(raw: ReadMessage[], reference: ReadonlyMap<string, never>
     if (!p) {
       const engine = new AlertEngine(rules, {
         now: () => 0,
+        // The models topic under this test's prefix is empty: the live model rule scores nothing either.
+        scorers: NO_MODEL_SCORERS,
         ownsSource: (s) => sourceOwner(s, PARTITIONS) === m.partition,
       });
       parts.set(

@@ -5,6 +5,7 @@ import { PartitionPipeline, type PipelineOptions, type RawRecord } from '../../.
 import type { Alert } from '../../../core/schemas/alert.ts';
 import { HEARTBEAT_KEY, heartbeatValue } from '../../../core/schemas/heartbeat.ts';
 import { loadRulesFile, rulesFilePath } from '../../../infra/alerts/rules-file.ts';
+import { NO_MODEL_SCORERS } from '../../../core/models/score.ts';
 import { loadConfig } from '../../../infra/config.ts';
 import { pipelineOptionsFrom } from '../../../core/pipeline.ts';
 import { SyntheticGenerator } from '../../../streaming/sources/synthetic/generator.ts';
@@ -52,7 +53,10 @@ function records(): RawRecord[] {
 }
 
 const fresh = () =>
-  new SpeedLayerPartition(PartitionPipeline.create(options), new AlertEngine(rules, { now: () => 0 }));
+  new SpeedLayerPartition(
+    PartitionPipeline.create(options),
+    new AlertEngine(rules, { now: () => 0, scorers: NO_MODEL_SCORERS }),
+  );
 
 describe('SpeedLayerPartition', () => {
   const input = records();
@@ -76,7 +80,11 @@ describe('SpeedLayerPartition', () => {
     const cut = Math.floor(input.length * 0.6);
     for (const r of input.slice(0, cut)) b.apply(r, undefined, 0, split);
     const snapshot = JSON.parse(JSON.stringify(b.snapshot()));
-    const c = SpeedLayerPartition.restore(options, new AlertEngine(rules, { now: () => 0 }), snapshot);
+    const c = SpeedLayerPartition.restore(
+      options,
+      new AlertEngine(rules, { now: () => 0, scorers: NO_MODEL_SCORERS }),
+      snapshot,
+    );
     expect(c.nextOffset).toBe(String(cut));
     for (const r of input.slice(cut)) c.apply(r, undefined, 0, split);
     expect(split).toEqual(whole);
@@ -84,7 +92,10 @@ describe('SpeedLayerPartition', () => {
 
   it('refuses a snapshot that is not one', () => {
     expect(() =>
-      SpeedLayerPartition.restore(options, new AlertEngine(rules, { now: () => 0 }), { v: 1, pipeline: {} }),
+      SpeedLayerPartition.restore(options, new AlertEngine(rules, { now: () => 0, scorers: NO_MODEL_SCORERS }), {
+        v: 1,
+        pipeline: {},
+      }),
     ).toThrow();
   });
 });

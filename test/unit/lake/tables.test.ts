@@ -22,8 +22,8 @@ describe('table declarations', () => {
     for (const def of Object.values(TABLES)) expect(() => validateTableDef(def as TableDef)).not.toThrow();
   });
 
-  it('declares the sink tables and the reconciliation table with a time, symbol and dedupe key each', () => {
-    expect(Object.keys(TABLES)).toEqual(['raw', 'enriched', 'bars', 'alerts', 'reconciliation']);
+  it("declares the sink tables and the batch layer's (reconciliation, anomalies) with a time, symbol and dedupe key each", () => {
+    expect(Object.keys(TABLES)).toEqual(['raw', 'enriched', 'bars', 'alerts', 'reconciliation', 'anomalies']);
     expect(TABLES.bars.dedupeKey).toEqual(['symbol', 'window_start']);
     expect(TABLES.bars.keepMax).toBe('revision');
     // A re-run of a range replaces its row: the latest run wins.

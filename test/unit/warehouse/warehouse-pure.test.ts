@@ -59,6 +59,7 @@ describe('warehouse tables', () => {
       'bars_1m',
       'alerts',
       'reconciliation',
+      'anomalies',
     ]);
     const bars = tableMetadata(warehouseTable('bars_1m'));
     expect(bars.timePartitioning).toEqual({ type: 'DAY', field: 'window_start' });

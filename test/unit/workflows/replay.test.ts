@@ -24,6 +24,8 @@ describe('workflow determinism', () => {
         'backfill.json',
         'daily-report.json',
         'reconciliation.json',
+        'model-training.json',
+        'anomaly-scoring.json',
       ]),
     );
   });
