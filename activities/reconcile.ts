@@ -20,6 +20,8 @@ import type { DifferenceClass, ReconciledTable, ReconciliationRow } from '../cor
 import type { Tick } from '../core/schemas/tick.ts';
 import { loadRulesFile, rulesFilePath } from '../infra/alerts/rules-file.ts';
 import { loadShippedReference } from '../infra/reference-file.ts';
+import { ANOMALY_SCORER, historicalScorer } from '../core/models/score.ts';
+import { readModelHistory } from '../lake/models.ts';
 import { lakeStats, readRows } from '../lake/reader.ts';
 import type { Storage } from '../lake/storage/storage.ts';
 import { alertsTable, barsTable, rawTable, reconciliationTable, type TableDef } from '../lake/tables.ts';
@@ -34,7 +36,10 @@ import { LakeWriter } from '../lake/writer.ts';
 export interface ReconcileDeps {
   storage: Storage;
   config: Config;
-  /** The speed layer's model scorers, for `model_score` rules (none registered yet: such rules stay disabled). */
+  /**
+   * Scorers for `model_score` rules. Default: the anomaly model, each bar scored with the version that was live when
+   * it closed (core/models/score.ts historicalScorer over the lake's models/).
+   */
   scorers?: Readonly<Record<string, ModelScorer>>;
   /** Called while the lake is read and the replay runs: the activity heartbeats with it. */
   progress?: (what: string) => void;
@@ -86,14 +91,17 @@ export function closedHours(config: Config, nowUs: number, hours: number): { fro
   return { fromUs: toUs - hours * HOUR_US, toUs };
 }
 
-function replayOptions(deps: ReconcileDeps): ReplayOptions {
+async function replayOptions(deps: ReconcileDeps, toUs: number): Promise<ReplayOptions> {
   const { config } = deps;
   const pipeline = pipelineOptionsFrom(config);
   const { rules } = loadRulesFile(rulesFilePath(config));
   // The processor consults the symbol master only to apply the `dlq` policy; with `accept` no reference changes a bar.
   const reference =
     config.processor.unknownSymbols === 'dlq' ? new Map(loadShippedReference().map((r) => [r.symbol, r])) : undefined;
-  return { pipeline, rules, scorers: deps.scorers, reference };
+  const scorers = deps.scorers ?? {
+    [ANOMALY_SCORER]: historicalScorer(await readModelHistory(deps.storage, toUs / 1000)),
+  };
+  return { pipeline, rules, scorers, reference };
 }
 
 async function coverageOf(storage: Storage, table: string): Promise<TableCoverage> {
@@ -130,7 +138,7 @@ export async function reconcileWindows(deps: ReconcileDeps, input: ReconcileWind
       { details: { toUs, closedBeforeUs: closed } },
     );
   }
-  const replay = replayOptions(deps);
+  const replay = await replayOptions(deps, toUs);
   const slackUs = deps.config.reconciliation.boundarySlackMs * 1000;
   const leadInUs = deps.config.reconciliation.leadInMinutes * MINUTE_US;
   const [rawCov, barsCov, alertsCov] = await Promise.all([

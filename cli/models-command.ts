@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
+import { exampleText } from './output.ts';
 import { temporalClient } from '../infra/clients.ts';
 import { lakeStorage } from '../infra/clients.ts';
 import { readLatestModels } from '../lake/models.ts';
@@ -9,7 +10,17 @@ import { configFrom, progressLine } from './shared.ts';
 
 /** `ticklake models train | score | ls`: the anomaly model's batch runs on the Temporal worker, on demand. */
 export function registerModelsCommand(program: Command): void {
-  const models = program.command('models').description('Anomaly models: train, score a day, list the latest');
+  const models = program
+    .command('models')
+    .description('Anomaly models: train, score a day, list the latest')
+    .addHelpText(
+      'after',
+      exampleText([
+        ['ticklake models train', 'fit every symbol on the trailing window'],
+        ['ticklake models ls', 'the version each symbol is scored with'],
+        ['ticklake models score --day 2026-11-20', "score a day's bars into the anomalies table"],
+      ]),
+    );
 
   models
     .command('train')
@@ -57,6 +68,13 @@ Examples:
     .option('--day <YYYY-MM-DD>', 'the day (default: yesterday, UTC)')
     .option('--no-load', 'do not load the day into BigQuery afterwards')
     .option('--json', 'print the outcome as JSON')
+    .addHelpText(
+      'after',
+      exampleText([
+        ['ticklake models score', "yesterday's bars with the latest models, then BigQuery"],
+        ['ticklake models score --day 2026-11-20 --no-load --json', 'the lake only, the outcome as JSON'],
+      ]),
+    )
     .action(async (o: { day?: string; load: boolean; json?: boolean }, cmd: Command) => {
       const config = configFrom(cmd);
       if (o.day) parseDay(o.day);
@@ -85,6 +103,10 @@ Examples:
     .command('ls')
     .description('The latest model of each symbol in the lake (models/latest.json)')
     .option('--json', 'print the models as JSON')
+    .addHelpText(
+      'after',
+      exampleText(['ticklake models ls', ['ticklake models ls --json | jq ".[].version"', 'versions only']]),
+    )
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const storage = lakeStorage(configFrom(cmd));
       const list = await readLatestModels(storage);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { exampleText } from './output.ts';
 import { deepMerge } from '../core/deep-merge.ts';
 import { pipelineOptionsFrom } from '../core/pipeline.ts';
 import { loadRulesFile, rulesFilePath } from '../infra/alerts/rules-file.ts';
@@ -21,6 +22,13 @@ export function registerModelsEvalCommand(program: Command): void {
     .option('--threshold <z>', 'flag threshold (default: models.threshold)')
     .option('--set <key=value>', 'a market option over the demo market', (v, acc: string[]) => [...acc, v], [])
     .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      exampleText([
+        ['ticklake models-eval', 'the documented run (docs/MODELS.md), about 5 minutes'],
+        ['ticklake models-eval --seed 7 --minutes 120 --json', 'another market, shorter, as JSON'],
+      ]),
+    )
     .action(
       (
         o: {

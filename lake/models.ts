@@ -94,3 +94,28 @@ export async function writeModels(
   }
   return { written, changed: changed.sort() };
 }
+
+/**
+ * Every stored version per symbol trained at or before `untilMs`, oldest first: what reconciliation needs to score a
+ * past bar with the version that was live then (versions are written once and never deleted).
+ */
+export async function readModelHistory(storage: Storage, untilMs: number): Promise<Map<string, AnomalyModel[]>> {
+  const keys = (await storage.list(MODELS_PREFIX)).map((o) => o.key).filter((k) => k !== MODELS_MANIFEST);
+  const out = new Map<string, AnomalyModel[]>();
+  for (let i = 0; i < keys.length; i += 16) {
+    const chunk = await Promise.all(
+      keys.slice(i, i + 16).map(async (key) => {
+        const body = await storage.get(key);
+        return body === null ? null : parse(body, key, anomalyModelSchema);
+      }),
+    );
+    for (const m of chunk) {
+      if (m === null || m.trainedAt > untilMs) continue;
+      const list = out.get(m.symbol) ?? [];
+      list.push(m);
+      out.set(m.symbol, list);
+    }
+  }
+  for (const list of out.values()) list.sort((a, b) => a.trainedAt - b.trainedAt);
+  return out;
+}

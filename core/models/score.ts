@@ -1,3 +1,4 @@
+import type { ModelScorer } from '../alerts/engine.ts';
 import type { Bar } from '../schemas/bar.ts';
 import type { AnomalyModel, AnomalyRow, ModelFeature, RegressionParams } from '../schemas/model.ts';
 import { barFeatures, type BarFeatures, type PrevBar } from './features.ts';
@@ -115,4 +116,31 @@ export class StreamScorer {
     }
     return scoreBar(model, bar, prev);
   }
+}
+
+/** The model a stream scorer had when a bar closed at `atMs`: the newest trained at or before it (`history` sorted by
+ * trainedAt, oldest first). */
+export function modelAt(history: readonly AnomalyModel[], atMs: number): AnomalyModel | undefined {
+  let found: AnomalyModel | undefined;
+  for (const m of history) {
+    if (m.trainedAt > atMs) break;
+    found = m;
+  }
+  return found;
+}
+
+/**
+ * The batch recomputation's caller (reconciliation): the same StreamScorer, each bar scored with the version the
+ * speed layer was running when the bar closed, chosen from every version the lake keeps per symbol. The live layer
+ * applies a version the moment it reads it from the models topic, a second or two after training, so a bar closing
+ * inside that gap may have been scored by the previous version there (docs/RECONCILIATION.md).
+ */
+export function historicalScorer(history: ReadonlyMap<string, readonly AnomalyModel[]>): ModelScorer {
+  let atMs = 0;
+  const stream = new StreamScorer((symbol) => modelAt(history.get(symbol) ?? [], atMs));
+  return (bar) => {
+    atMs = bar.windowEnd / 1000;
+    const s = stream.score(bar);
+    return s === null ? null : { score: s.score, modelVersion: s.modelVersion };
+  };
 }

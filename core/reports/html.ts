@@ -47,6 +47,12 @@ const moverRows = (list: SymbolDay[]) =>
     price(s.high),
   ]);
 
+const batchLine = (b: DailyReport['anomalies']['batch']) =>
+  b === null
+    ? '<p>Batch scoring: this day is not scored yet (the anomaly-scoring schedule scores a day at 00:20 UTC the next day).</p>'
+    : `<p>Batch scoring: ${num(b.flagged)} of ${num(b.scoredBars)} bars flagged.</p>` +
+      `<div class="cols"><div>${counts('kind (batch)', b.byKind)}</div><div>${counts('model version (batch)', b.byModelVersion)}</div></div>`;
+
 const counts = (title: string, list: CountBy[]) =>
   table(
     [title, 'count'],
@@ -161,6 +167,7 @@ ${table(
 <h3>Most severe first${r.alerts.total > r.alerts.listed ? ` (${r.alerts.listed} of ${num(r.alerts.total)})` : ''}</h3>
 ${table(['time', 'severity', 'rule', 'symbol', 'message', 'value'], alertRows(r.alerts.list, false), [5])}</section>
 <section><h2>Anomalies (model scores)</h2>
+${batchLine(r.anomalies.batch)}
 <div class="cols"><div>${counts('model version', r.anomalies.byModelVersion)}</div><div>${counts('symbol', r.anomalies.bySymbol)}</div></div>
 ${table(['time', 'severity', 'rule', 'symbol', 'message', 'score', 'model'], alertRows(r.anomalies.list, true), [5])}</section>
 ${qualitySection(r)}

@@ -1,5 +1,6 @@
 import type { Alert } from '../schemas/alert.ts';
 import { BAR_INTERVAL_US, type Bar } from '../schemas/bar.ts';
+import type { StoredAnomalyRow } from '../schemas/model.ts';
 
 /**
  * The daily report as data: a pure function of one UTC day's bars and alerts and of the facts the edges gathered
@@ -49,11 +50,16 @@ export interface PipelineFacts {
   warehouse: WarehouseDayFacts[] | Unavailable;
 }
 
+/** What the report reads of an `anomalies` row. */
+export type ScoredBar = Pick<StoredAnomalyRow, 'symbol' | 'windowStart' | 'kind' | 'modelVersion' | 'flagged'>;
+
 export interface ReportInput {
   /** `YYYY-MM-DD`, UTC. */
   date: string;
   bars: readonly Bar[];
   alerts: readonly Alert[];
+  /** The day's rows of the `anomalies` table (the batch scoring run); absent or empty until that day is scored. */
+  scored?: readonly ScoredBar[];
   /** Symbols expected to trade (the edge passes the previous day's): any without a bar on the day is silent. */
   expectedSymbols?: readonly string[];
   pipeline: PipelineFacts;
@@ -122,7 +128,14 @@ export interface DailyReport {
     list: AlertLine[];
     listed: number;
   };
-  anomalies: { total: number; byModelVersion: CountBy[]; bySymbol: CountBy[]; list: AlertLine[] };
+  anomalies: {
+    total: number;
+    byModelVersion: CountBy[];
+    bySymbol: CountBy[];
+    list: AlertLine[];
+    /** The batch scoring of the day's bars (the `anomalies` table); null when the day is not scored yet. */
+    batch: { scoredBars: number; flagged: number; byKind: CountBy[]; byModelVersion: CountBy[] } | null;
+  };
   quality: {
     /** Expected symbols with no bar on the day. */
     silent: string[];
@@ -151,6 +164,18 @@ export function previousDay(nowMs: number): string {
 }
 
 const SEVERITY_RANK: Record<string, number> = { critical: 0, warning: 1, info: 2 };
+
+function batchScores(rows: readonly ScoredBar[], fromUs: number, toUs: number): DailyReport['anomalies']['batch'] {
+  const day = rows.filter((r) => r.windowStart >= fromUs && r.windowStart < toUs);
+  if (day.length === 0) return null;
+  const flagged = day.filter((r) => r.flagged === 1);
+  return {
+    scoredBars: day.length,
+    flagged: flagged.length,
+    byKind: countBy(flagged, (r) => r.kind),
+    byModelVersion: countBy(flagged, (r) => r.modelVersion),
+  };
+}
 
 function countBy<T>(items: readonly T[], key: (t: T) => string): CountBy[] {
   const m = new Map<string, number>();
@@ -309,6 +334,7 @@ export function buildDailyReport(input: ReportInput): DailyReport {
         .sort((a, b) => b.value - a.value || a.ts - b.ts)
         .slice(0, top)
         .map(line),
+      batch: batchScores(input.scored ?? [], fromUs, toUs),
     },
     quality: {
       silent: (input.expectedSymbols ?? []).filter((s) => !bySymbol.has(s)).sort(cmp),

@@ -12,7 +12,8 @@ import type { Bar } from '../../core/schemas/bar.ts';
 import { loadSnapshot, snapshotDays, snapshotFiles } from '../../lake/manifest.ts';
 import { readRows } from '../../lake/reader.ts';
 import type { Storage } from '../../lake/storage/storage.ts';
-import { alertsTable, barsTable, TABLES } from '../../lake/tables.ts';
+import { alertsTable, anomaliesTable, barsTable, TABLES } from '../../lake/tables.ts';
+import type { StoredAnomalyRow } from '../../core/schemas/model.ts';
 import { warehouseFreshness } from '../../warehouse/freshness.ts';
 import { WAREHOUSE_TABLES } from '../../warehouse/tables.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
@@ -34,10 +35,15 @@ export interface GatherDeps {
 export interface Gathered {
   bars: Bar[];
   alerts: Alert[];
+  scored: StoredAnomalyRow[];
   pipeline: PipelineFacts;
 }
 
-async function collect<Row>(storage: Storage, def: typeof barsTable | typeof alertsTable, date: string): Promise<Row[]> {
+async function collect<Row>(
+  storage: Storage,
+  def: typeof barsTable | typeof alertsTable | typeof anomaliesTable,
+  date: string,
+): Promise<Row[]> {
   const out: Row[] = [];
   for await (const { rows } of readRows(storage, def as never, dayRangeUs(date))) out.push(...(rows as Row[]));
   return out;
@@ -140,12 +146,13 @@ async function warehouseFacts(wh: Warehouse, storage: Storage, date: string): Pr
 
 /** The day's bars and alerts, then (only when there are bars) the pipeline facts. */
 export async function gatherDay(deps: GatherDeps, date: string): Promise<Gathered> {
-  const [bars, alerts] = await Promise.all([
+  const [bars, alerts, scored] = await Promise.all([
     collect<Bar>(deps.storage, barsTable, date),
     collect<Alert>(deps.storage, alertsTable, date),
+    collect<StoredAnomalyRow>(deps.storage, anomaliesTable, date),
   ]);
-  if (bars.length === 0) return { bars, alerts, pipeline: { lake: [], kafka: none, warehouse: none } };
-  return { bars, alerts, pipeline: await pipelineFacts(deps, date) };
+  if (bars.length === 0) return { bars, alerts, scored, pipeline: { lake: [], kafka: none, warehouse: none } };
+  return { bars, alerts, scored, pipeline: await pipelineFacts(deps, date) };
 }
 
 const none: Unavailable = { unavailable: 'not asked' };

@@ -9,6 +9,7 @@ import type { Alert } from '../../../../core/schemas/alert.ts';
 import { barKey, type Bar } from '../../../../core/schemas/bar.ts';
 import { HEARTBEAT_KEY, heartbeatValue } from '../../../../core/schemas/heartbeat.ts';
 import { tickSchema, type Tick } from '../../../../core/schemas/tick.ts';
+import { NO_MODEL_SCORERS } from '../../../../core/models/score.ts';
 import { loadRulesFile, rulesFilePath } from '../../../../infra/alerts/rules-file.ts';
 import { loadConfig } from '../../../../infra/config.ts';
 import { SyntheticGenerator } from '../../../../streaming/sources/synthetic/generator.ts';
@@ -52,7 +53,7 @@ function runStream(anomalies: Record<string, unknown>, seed = 5): Stream {
   const parts = Array.from({ length: PARTITIONS }, (_, p) => ({
     speed: new SpeedLayerPartition(
       PartitionPipeline.create(pipeline),
-      new AlertEngine(rules, { now: () => 0, ownsSource: (s) => sourceOwner(s, PARTITIONS) === p }),
+      new AlertEngine(rules, { now: () => 0, scorers: NO_MODEL_SCORERS, ownsSource: (s) => sourceOwner(s, PARTITIONS) === p }),
     ),
     offset: 0,
   }));
@@ -117,7 +118,7 @@ function input(s: Stream, over: Partial<ReconcileInput> = {}): ReconcileInput {
       bars: coverage(s.bars.map((b) => ({ ts: b.windowStart }))),
       alerts: coverage(s.alerts),
     },
-    replay: { pipeline, rules },
+    replay: { pipeline, rules, scorers: NO_MODEL_SCORERS },
     boundarySlackUs: 2_000_000,
     run: { id: 'test', ts: START + 3600 * 1e6 },
     ...over,

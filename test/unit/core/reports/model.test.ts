@@ -143,6 +143,30 @@ describe('daily report model', () => {
     expect(r.summary.anomalies).toBe(2);
   });
 
+  it("summarises the day's batch scoring (the anomalies table) and says when the day is not scored yet", () => {
+    const bars = [bar('AAA', 0, 10, 11), bar('BBB', 0, 20, 19)];
+    const scored = [
+      { symbol: 'AAA', windowStart: fromUs, kind: 'price' as const, modelVersion: 'm1-a', flagged: 1 as const },
+      { symbol: 'BBB', windowStart: fromUs, kind: 'volume' as const, modelVersion: 'm1-b', flagged: 0 as const },
+      { symbol: 'AAA', windowStart: fromUs + 2 * MIN, kind: 'volume' as const, modelVersion: 'm1-a', flagged: 1 as const },
+      // The next day's row is not this day's.
+      { symbol: 'AAA', windowStart: fromUs + 1440 * MIN, kind: 'price' as const, modelVersion: 'm1-a', flagged: 1 as const },
+    ];
+    const r = buildDailyReport({ date: DATE, bars, alerts: [], scored, pipeline: facts, generatedAtMs: 0 });
+    expect(r.anomalies.batch).toEqual({
+      scoredBars: 3,
+      flagged: 2,
+      byKind: [
+        { key: 'price', count: 1 },
+        { key: 'volume', count: 1 },
+      ],
+      byModelVersion: [{ key: 'm1-a', count: 2 }],
+    });
+    expect(buildDailyReport({ date: DATE, bars, alerts: [], pipeline: facts, generatedAtMs: 0 }).anomalies.batch).toBe(
+      null,
+    );
+  });
+
   it('an empty day is a report with nothing in it, not an error', () => {
     const r = buildDailyReport({ date: DATE, bars: [], alerts: [], expectedSymbols: ['AAA'], pipeline: facts, generatedAtMs: 0 });
     expect(r.summary.bars).toBe(0);
