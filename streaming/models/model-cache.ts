@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { anomalyModelSchema, type AnomalyModel } from '../../core/schemas/model.ts';
 import type { Logger } from '../../infra/logger.ts';
+import { CompactedTopicMap } from '../kafka/compacted-topic-map.ts';
 
 /**
  * The latest anomaly model per symbol, from the compacted `models` topic: read from the beginning before `start`
@@ -15,88 +14,30 @@ export interface ModelCacheEvents {
   invalid?: (reason: string) => void;
 }
 
-export class ModelCache {
-  private readonly map = new Map<string, AnomalyModel>();
-  private consumer?: Consumer;
-  private admin?: Admin;
-  private readonly position = new Map<number, bigint>();
-  private readonly groupId = `ticklake-models-${randomBytes(6).toString('hex')}`;
-
-  constructor(
-    private readonly kafka: Kafka,
-    private readonly topic: string,
-    private readonly log: Logger,
-    private readonly events: ModelCacheEvents = {},
-  ) {}
+export class ModelCache extends CompactedTopicMap<AnomalyModel> {
+  constructor(kafka: Kafka, topic: string, log: Logger, events: ModelCacheEvents = {}) {
+    super(kafka, topic, log, {
+      what: 'model',
+      parse: (value, key) => {
+        const model = anomalyModelSchema.parse(JSON.parse(value.toString('utf8')));
+        if (key !== undefined && key !== model.symbol) throw new Error(`key ${key} but symbol ${model.symbol}`);
+        return { key: model.symbol, value: model };
+      },
+      applied: events.loaded,
+      invalid: events.invalid,
+    });
+  }
 
   get(symbol: string): AnomalyModel | undefined {
-    return this.map.get(symbol);
+    return this.entries.get(symbol);
   }
 
   get size(): number {
-    return this.map.size;
+    return this.entries.size;
   }
 
   versions(): Record<string, string> {
-    return Object.fromEntries([...this.map].map(([s, m]) => [s, m.version]));
-  }
-
-  async start(timeoutMs = 30_000): Promise<void> {
-    this.admin = this.kafka.admin();
-    await this.admin.connect();
-    this.consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 100 });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ partition, message }) => {
-        this.position.set(partition, BigInt(message.offset) + 1n);
-        const key = message.key?.toString();
-        if (!message.value) {
-          if (key) this.map.delete(key);
-          return;
-        }
-        try {
-          const model = anomalyModelSchema.parse(JSON.parse(message.value.toString('utf8')));
-          if (key !== undefined && key !== model.symbol) throw new Error(`key ${key} but symbol ${model.symbol}`);
-          this.map.set(model.symbol, model);
-          this.events.loaded?.(model);
-        } catch (err) {
-          const reason = (err as Error).message;
-          this.events.invalid?.(reason);
-          this.log.warn('ignoring invalid model record', { offset: message.offset, key, error: reason.slice(0, 300) });
-        }
-      },
-    });
-    await this.catchUp(timeoutMs);
-  }
-
-  /** Waits (bounded) until everything in the topic now has been applied. Returns false on timeout. */
-  async catchUp(timeoutMs: number): Promise<boolean> {
-    if (!this.admin) return true;
-    const deadline = Date.now() + timeoutMs;
-    let ends: Array<{ partition: number; high: string; low: string }>;
-    for (;;) {
-      try {
-        ends = await this.admin.fetchTopicOffsets(this.topic);
-        break;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await sleep(100);
-      }
-    }
-    for (;;) {
-      const behind = ends.some((e) => BigInt(e.high) > (this.position.get(e.partition) ?? BigInt(e.low)));
-      if (!behind) return true;
-      if (Date.now() > deadline) return false;
-      await sleep(20);
-    }
-  }
-
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect().catch(() => {});
-    await this.admin?.deleteGroups([this.groupId]).catch(() => {});
-    await this.admin?.disconnect().catch(() => {});
+    return Object.fromEntries([...this.entries].map(([s, m]) => [s, m.version]));
   }
 }
 
