@@ -109,6 +109,8 @@ export class AlertProcessor {
   }
 
   async start(): Promise<void> {
+    // Rules the engines would refuse (a model rule with no scorer registered) fail here, once, not on every batch.
+    new AlertEngine(this.rules, { now: nowUs, scorers: this.opts.scorers });
     await this.loop.start();
   }
 

@@ -103,6 +103,7 @@ describe('ticklake status against the running test stack', () => {
       ingest: 'down',
       alerts: 'down',
       webhooks: 'down',
+      dashboard: 'down',
     });
     const group = s.lag.groups.find((g) => g.group === `${prefix}processor`);
     expect(group).toMatchObject({ topic: `${prefix}ticks.raw`, state: 'Stable', members: 1 });

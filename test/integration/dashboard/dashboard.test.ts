@@ -1,3 +1,4 @@
+import { NO_MODEL_SCORERS } from '../../../core/models/score.ts';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -181,6 +182,7 @@ describe('ticklake dashboard in headless Chromium', () => {
       log,
       instanceId: 'dash-0',
       partitions: PARTITIONS,
+      scorers: NO_MODEL_SCORERS,
     });
     await Promise.all([processor.start(), alerts.start()]);
     try {

@@ -1,3 +1,4 @@
+import { NO_MODEL_SCORERS } from '../../../core/models/score.ts';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -111,7 +112,17 @@ async function landInLake(name: string, anomalies: Record<string, unknown>, seed
   await reference.start();
   const processor = new StreamProcessor({ config, kafka, reference, log, instanceId: `${name}-p` });
   const { rules } = loadRulesFile(rulesFilePath(config));
-  const speed = new AlertProcessor({ config, kafka, reference, rules, log, instanceId: `${name}-a`, partitions: 3 });
+  // No models in this run's lake: the model rule scores nothing here, as reconciliation's historical scorer does.
+  const speed = new AlertProcessor({
+    config,
+    kafka,
+    reference,
+    rules,
+    log,
+    instanceId: `${name}-a`,
+    partitions: 3,
+    scorers: NO_MODEL_SCORERS,
+  });
   await Promise.all([processor.start(), speed.start()]);
   const raw = topicName(config, 'raw');
   await waitForCaughtUp(kafka, config.processor.groupId, raw);
