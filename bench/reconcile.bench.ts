@@ -5,7 +5,8 @@
  * synthetic market, "the stream" (one SpeedLayerPartition per partition, as `ticklake alerts` and the processor
  * run), and sink-sized files of raw ticks, bars and alerts in the lake. Needs the test stack (S3).
  *
- *   node --import tsx bench/reconcile.bench.ts [symbols 50] [ratePerSymbol 0.2] [runs 3]
+ *   node --import { NO_MODEL_SCORERS } from '../core/models/score.ts';
+import tsx bench/reconcile.bench.ts [symbols 50] [ratePerSymbol 0.2] [runs 3]
  */
 import { randomBytes } from 'node:crypto';
 import { reconcileWindows } from '../activities/reconcile.ts';
@@ -62,7 +63,11 @@ const gen = new SyntheticGenerator(
 const parts = Array.from({ length: PARTITIONS }, (_, p) => ({
   speed: new SpeedLayerPartition(
     PartitionPipeline.create(pipeline),
-    new AlertEngine(rules, { now: () => 0, ownsSource: (s) => sourceOwner(s, PARTITIONS) === p }),
+    new AlertEngine(rules, {
+      now: () => 0,
+      scorers: NO_MODEL_SCORERS,
+      ownsSource: (s) => sourceOwner(s, PARTITIONS) === p,
+    }),
   ),
   offset: 0,
 }));
