@@ -5,13 +5,13 @@
  * synthetic market, "the stream" (one SpeedLayerPartition per partition, as `ticklake alerts` and the processor
  * run), and sink-sized files of raw ticks, bars and alerts in the lake. Needs the test stack (S3).
  *
- *   node --import { NO_MODEL_SCORERS } from '../core/models/score.ts';
-import tsx bench/reconcile.bench.ts [symbols 50] [ratePerSymbol 0.2] [runs 3]
+ *   node --import tsx bench/reconcile.bench.ts [symbols 50] [ratePerSymbol 0.2] [runs 3]
  */
 import { randomBytes } from 'node:crypto';
 import { reconcileWindows } from '../activities/reconcile.ts';
 import { AlertEngine, fnv1a, sourceOwner } from '../core/alerts/engine.ts';
 import { SpeedLayerPartition } from '../core/alerts/partition.ts';
+import { NO_MODEL_SCORERS } from '../core/models/score.ts';
 import { emptyOutputs, PartitionPipeline, pipelineOptionsFrom } from '../core/pipeline.ts';
 import { ALERT_SLACK_US, leadInStartUs, tailEndUs } from '../core/reconcile/reconcile.ts';
 import type { Alert } from '../core/schemas/alert.ts';
