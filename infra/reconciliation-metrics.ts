@@ -1,3 +1,4 @@
+import { startGaugePoller, type GaugePoller } from './gauge-poller.ts';
 import { Gauge, type Registry } from 'prom-client';
 import { DIFFERENCE_CLASSES, RECONCILED_TABLES, type ReconciliationRow } from '../core/schemas/reconciliation.ts';
 import { readRows } from '../lake/reader.ts';
@@ -67,35 +68,25 @@ export function startReconciliationMonitor(opts: {
   lookbackHours: number;
   tolerance: number;
   log: Logger;
-}): { poll(): Promise<void>; stop(): void } {
+}): GaugePoller {
   const g = reconciliationGauges(opts.registry);
   for (const table of RECONCILED_TABLES) g.tolerance.set({ table }, opts.tolerance);
-  let failing = false;
-  let running: Promise<void> | undefined;
-  const read = async () => {
-    const rows: ReconciliationRow[] = [];
-    const fromUs = (Date.now() - opts.lookbackHours * 3_600_000) * 1000;
-    for await (const part of readRows(opts.storage, reconciliationTable, { fromUs })) rows.push(...part.rows);
-    return rows;
-  };
-  const poll = () =>
-    (running ??= read()
-      .then((rows) => {
-        for (const v of gaugeValues(rows)) {
-          for (const c of DIFFERENCE_CLASSES) g.mismatches.set({ table: v.table, class: c }, v.counts[c]);
-          if (v.lastRunUs !== null) g.lastRun.set({ table: v.table }, v.lastRunUs / 1e6);
-          if (v.untilUs !== null) g.reconciledUntil.set({ table: v.table }, v.untilUs / 1e6);
-        }
-        if (failing) opts.log.info('reconciliation table readable again');
-        failing = false;
-      })
-      .catch((err: Error) => {
-        if (!failing) opts.log.warn('could not read the reconciliation table', { error: err.message });
-        failing = true;
-      })
-      .finally(() => (running = undefined)));
-  const timer = setInterval(() => void poll(), opts.intervalMs);
-  timer.unref();
-  void poll();
-  return { poll, stop: () => clearInterval(timer) };
+  return startGaugePoller({
+    what: 'the reconciliation table',
+    read: async () => {
+      const rows: ReconciliationRow[] = [];
+      const fromUs = (Date.now() - opts.lookbackHours * 3_600_000) * 1000;
+      for await (const part of readRows(opts.storage, reconciliationTable, { fromUs })) rows.push(...part.rows);
+      return rows;
+    },
+    apply: (rows) => {
+      for (const v of gaugeValues(rows)) {
+        for (const c of DIFFERENCE_CLASSES) g.mismatches.set({ table: v.table, class: c }, v.counts[c]);
+        if (v.lastRunUs !== null) g.lastRun.set({ table: v.table }, v.lastRunUs / 1e6);
+        if (v.untilUs !== null) g.reconciledUntil.set({ table: v.table }, v.untilUs / 1e6);
+      }
+    },
+    intervalMs: opts.intervalMs,
+    log: opts.log,
+  });
 }

@@ -1,3 +1,4 @@
+import { startGaugePoller, type GaugePoller } from './gauge-poller.ts';
 import { Gauge, type Registry } from 'prom-client';
 import type { Storage } from '../lake/storage/storage.ts';
 import { warehouseFreshness } from '../warehouse/freshness.ts';
@@ -28,28 +29,19 @@ export function startFreshnessMonitor(opts: {
   registry: Registry;
   intervalMs: number;
   log: Logger;
-}): { poll(): Promise<void>; stop(): void } {
+}): GaugePoller {
   const g = freshnessGauges(opts.registry);
-  let failing = false;
-  let running: Promise<void> | undefined;
-  const poll = () =>
-    (running ??= warehouseFreshness(opts.warehouse, opts.storage)
-      .then((tables) => {
-        for (const t of tables) {
-          if (t.maxEventUs !== null) g.maxEvent.set({ table: t.table }, t.maxEventUs / 1e6);
-          if (t.lastRecordedMs !== null) g.lastLedger.set({ table: t.table }, t.lastRecordedMs / 1000);
-        }
-        if (failing) opts.log.info('warehouse freshness readable again');
-        failing = false;
-      })
-      .catch((err: Error) => {
-        // No dataset yet (before the first `warehouse apply`) is the common case: say it once.
-        if (!failing) opts.log.warn('could not read warehouse freshness from the load ledger', { error: err.message });
-        failing = true;
-      })
-      .finally(() => (running = undefined)));
-  const timer = setInterval(() => void poll(), opts.intervalMs);
-  timer.unref();
-  void poll();
-  return { poll, stop: () => clearInterval(timer) };
+  // No dataset yet (before the first `warehouse apply`) is the common failure: the poller says it once.
+  return startGaugePoller({
+    what: 'warehouse freshness from the load ledger',
+    read: () => warehouseFreshness(opts.warehouse, opts.storage),
+    apply: (tables) => {
+      for (const t of tables) {
+        if (t.maxEventUs !== null) g.maxEvent.set({ table: t.table }, t.maxEventUs / 1e6);
+        if (t.lastRecordedMs !== null) g.lastLedger.set({ table: t.table }, t.lastRecordedMs / 1000);
+      }
+    },
+    intervalMs: opts.intervalMs,
+    log: opts.log,
+  });
 }
