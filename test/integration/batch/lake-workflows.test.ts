@@ -11,7 +11,7 @@ import { loadSnapshot, snapshotFiles } from '../../../lake/manifest.ts';
 import type { Storage } from '../../../lake/storage/storage.ts';
 import { rawTable } from '../../../lake/tables.ts';
 import { LakeWriter } from '../../../lake/writer.ts';
-import { SEARCH_ATTRIBUTES, WORKFLOW_IDS } from '../../../workflows/constants.ts';
+import { LAKE_TABLES, SEARCH_ATTRIBUTES, WORKFLOW_IDS } from '../../../workflows/constants.ts';
 import { compactionSweepWorkflow, compactPartitionWorkflow, vacuumWorkflow } from '../../../workflows/index.ts';
 import { batchSchedules } from '../../../workflows/schedules.ts';
 import { activityAttempts, localTemporal, recordHistory, startTestWorker } from '../../support/temporal.ts';
@@ -175,8 +175,10 @@ describe('batch schedules', () => {
     ]);
     const listed = await listSchedules(client);
     expect(listed.map((s) => [s.id, s.paused])).toEqual([
+      ['ticklake-anomaly-scoring', false],
       ['ticklake-compaction-sweep', true],
       ['ticklake-daily-report', false],
+      ['ticklake-model-training', false],
       ['ticklake-reconciliation', false],
       ['ticklake-vacuum', false],
       ['ticklake-warehouse-load', false],
@@ -194,7 +196,7 @@ describe('batch schedules', () => {
         const run = d.info.recentActions[0]!.action;
         const handle = env.client.workflow.getHandle(run.workflow.workflowId, run.workflow.firstExecutionRunId);
         expect(run.workflow.workflowId).toMatch(/^vacuum\/scheduled/);
-        expect((await handle.result()) as unknown[]).toHaveLength(5); // every lake table
+        expect((await handle.result()) as unknown[]).toHaveLength(LAKE_TABLES.length); // every lake table
         break;
       }
       if (Date.now() > deadline) throw new Error('the triggered run never started');
