@@ -12,14 +12,8 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CompactInput, CompactOutcome, LakeActivities } from '../activities/lake.ts';
-import {
-  closedBeforeUs,
-  failureMessage,
-  LAKE_TABLES,
-  partitionParts,
-  SEARCH_ATTRIBUTES,
-  WORKFLOW_IDS,
-} from './constants.ts';
+import { closedBeforeUs, failureMessage, partitionParts, SEARCH_ATTRIBUTES, WORKFLOW_IDS } from './constants.ts';
+import { defaultLakeTables } from './default-tables.ts';
 
 // Finding candidates reads manifests only: quick, retried briefly. Compacting a partition rewrites it in DuckDB:
 // minutes for a busy hour, heartbeating, and retried for long enough to ride out an S3 outage.
@@ -88,7 +82,7 @@ export interface CompactionSweepResult {
  * where the last run stopped, because a compacted partition is no longer a candidate.
  */
 export async function compactionSweepWorkflow(input: CompactionSweepInput = {}): Promise<CompactionSweepResult> {
-  const tables = input.tables ?? [...LAKE_TABLES];
+  const tables = input.tables ?? [...defaultLakeTables()];
   const closedBefore = closedBeforeUs(Date.now(), input.closedForMinutes);
   const failed = new Set(input.failed ?? []);
   const work: CompactInput[] = [];

@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { LakeActivities, VacuumOutcome } from '../activities/lake.ts';
-import { LAKE_TABLES } from './constants.ts';
+import { defaultLakeTables } from './default-tables.ts';
 
 const { vacuumTable } = proxyActivities<LakeActivities>({
   startToCloseTimeout: '30 minutes',
@@ -20,7 +20,7 @@ export interface VacuumInput {
 /** Daily: expires old snapshots and removes files no retained snapshot references, one table after another. */
 export async function vacuumWorkflow(input: VacuumInput = {}): Promise<VacuumOutcome[]> {
   const out: VacuumOutcome[] = [];
-  for (const table of input.tables ?? LAKE_TABLES) {
+  for (const table of input.tables ?? defaultLakeTables()) {
     out.push(
       await vacuumTable({
         table,

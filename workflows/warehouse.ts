@@ -17,13 +17,13 @@ import { runChild as compactChild } from './compaction.ts';
 import {
   closedBeforeUs,
   failureMessage,
-  LAKE_TABLES,
   partitionParts,
   SEARCH_ATTRIBUTES,
   tableNames,
   WAREHOUSE_TABLE_OF,
   WORKFLOW_IDS,
 } from './constants.ts';
+import { defaultLakeTables } from './default-tables.ts';
 
 // Finding days reads the lake's snapshot and the ledger: quick, retried briefly. Loading a day stages its files and
 // swaps the day in: minutes for a busy day, heartbeating, retried long enough to ride out a BigQuery or S3 outage.
@@ -142,7 +142,7 @@ async function loadDays(
 export async function warehouseLoadSweepWorkflow(
   input: WarehouseLoadSweepInput = {},
 ): Promise<WarehouseLoadSweepResult> {
-  const tables = input.tables ?? LAKE_TABLES.map((t) => WAREHOUSE_TABLE_OF[t]);
+  const tables = input.tables ?? defaultLakeTables().map((t) => WAREHOUSE_TABLE_OF[t]);
   const failed = new Set(input.failed ?? []);
   const find = input.tuning
     ? proxyActivities<WarehouseActivities>(findOptions(input.tuning)).findWarehouseDays

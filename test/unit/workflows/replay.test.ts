@@ -26,6 +26,8 @@ describe('workflow determinism', () => {
         'reconciliation.json',
         'model-training.json',
         'anomaly-scoring.json',
+        // A sweep started by the build before issue 12 (four tables, no input): it must finish on this one.
+        'warehouse-load-sweep-before-issue-12.json',
       ]),
     );
   });
