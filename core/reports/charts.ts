@@ -16,12 +16,29 @@ const base = (width: number, height: number) => ({
   config: { font: FONT, axis: { labelFontSize: 11, titleFontSize: 11 }, legend: { labelFontSize: 11 } },
 });
 
+/** The movers' points by hour, with a null after each minute that has no next bar. */
+export function withGapBreaks(
+  series: DailyReport['moverSeries'],
+): Array<{ symbol: string; hour: number; pct: number | null }> {
+  const out: Array<{ symbol: string; hour: number; pct: number | null }> = [];
+  let prev: DailyReport['moverSeries'][number] | undefined;
+  for (const p of series) {
+    if (prev && prev.symbol === p.symbol && p.minute - prev.minute > 1) {
+      out.push({ symbol: p.symbol, hour: (prev.minute + 1) / 60, pct: null });
+    }
+    out.push({ symbol: p.symbol, hour: p.minute / 60, pct: p.pct });
+    prev = p;
+  }
+  return out;
+}
+
 export function chartSpecs(r: DailyReport): Partial<Record<keyof ReportCharts, VegaLiteSpec>> {
   const specs: Partial<Record<keyof ReportCharts, VegaLiteSpec>> = {};
   if (r.moverSeries.length) {
     specs.movers = {
       ...base(900, 220),
-      data: { values: r.moverSeries.map((p) => ({ ...p, hour: p.minute / 60 })) },
+      data: { values: withGapBreaks(r.moverSeries) },
+      // A null point ends a path (vega-lite's default for invalid values): a gap in the bars is a gap in the line.
       mark: { type: 'line', strokeWidth: 1.5 },
       encoding: {
         x: { field: 'hour', type: 'quantitative', title: 'UTC hour', scale: { domain: [0, 24] } },
