@@ -53,7 +53,11 @@ function runStream(anomalies: Record<string, unknown>, seed = 5): Stream {
   const parts = Array.from({ length: PARTITIONS }, (_, p) => ({
     speed: new SpeedLayerPartition(
       PartitionPipeline.create(pipeline),
-      new AlertEngine(rules, { now: () => 0, scorers: NO_MODEL_SCORERS, ownsSource: (s) => sourceOwner(s, PARTITIONS) === p }),
+      new AlertEngine(rules, {
+        now: () => 0,
+        scorers: NO_MODEL_SCORERS,
+        ownsSource: (s) => sourceOwner(s, PARTITIONS) === p,
+      }),
     ),
     offset: 0,
   }));
