@@ -80,7 +80,16 @@ export async function listSchedules(client: Client): Promise<ScheduleSummary[]> 
   const out: ScheduleSummary[] = [];
   for await (const s of client.schedule.list()) {
     if (!s.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
-    const d = await client.schedule.getHandle(s.scheduleId).describe();
+    // The list comes from the visibility store, which trails writes: a schedule deleted a moment ago (by `apply`,
+    // or another operator) can still be listed and then not be found. It is gone, so it is not listed.
+    const d = await client.schedule
+      .getHandle(s.scheduleId)
+      .describe()
+      .catch((err: unknown) => {
+        if (err instanceof ScheduleNotFoundError) return null;
+        throw err;
+      });
+    if (d === null) continue;
     // The server compiles cron lines into calendars; the catalog's own words read better.
     const def = batchSchedules().find((x) => x.id === s.scheduleId);
     const spec = def ? specText(def) : 'not in the catalog (apply deletes it)';
