@@ -91,7 +91,7 @@ export function closedHours(config: Config, nowUs: number, hours: number): { fro
   return { fromUs: toUs - hours * HOUR_US, toUs };
 }
 
-async function replayOptions(deps: ReconcileDeps, toUs: number): Promise<ReplayOptions> {
+async function replayOptions(deps: ReconcileDeps, fromUs: number, toUs: number): Promise<ReplayOptions> {
   const { config } = deps;
   const pipeline = pipelineOptionsFrom(config);
   const { rules } = loadRulesFile(rulesFilePath(config));
@@ -99,7 +99,7 @@ async function replayOptions(deps: ReconcileDeps, toUs: number): Promise<ReplayO
   const reference =
     config.processor.unknownSymbols === 'dlq' ? new Map(loadShippedReference().map((r) => [r.symbol, r])) : undefined;
   const scorers = deps.scorers ?? {
-    [ANOMALY_SCORER]: historicalScorer(await readModelHistory(deps.storage, toUs / 1000)),
+    [ANOMALY_SCORER]: historicalScorer(await readModelHistory(deps.storage, fromUs / 1000, toUs / 1000)),
   };
   return { pipeline, rules, scorers, reference };
 }
@@ -138,9 +138,9 @@ export async function reconcileWindows(deps: ReconcileDeps, input: ReconcileWind
       { details: { toUs, closedBeforeUs: closed } },
     );
   }
-  const replay = await replayOptions(deps, toUs);
   const slackUs = deps.config.reconciliation.boundarySlackMs * 1000;
   const leadInUs = deps.config.reconciliation.leadInMinutes * MINUTE_US;
+  const replay = await replayOptions(deps, leadInStartUs(fromUs, leadInUs), toUs);
   const [rawCov, barsCov, alertsCov] = await Promise.all([
     coverageOf(deps.storage, 'raw'),
     coverageOf(deps.storage, 'bars'),

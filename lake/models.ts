@@ -5,7 +5,7 @@ import {
   type AnomalyModel,
   type ModelsManifest,
 } from '../core/schemas/model.ts';
-import type { Storage } from './storage/storage.ts';
+import type { ObjectInfo, Storage } from './storage/storage.ts';
 
 /**
  * The anomaly models in the lake, beside the tables (not a table: a few kilobytes per symbol, read whole):
@@ -95,12 +95,31 @@ export async function writeModels(
   return { written, changed: changed.sort() };
 }
 
+/** A model object is written right after its training: its write time bounds `trainedAt` from above. */
+const WRITE_AFTER_TRAINING_MS = 10 * 60_000;
+
 /**
- * Every stored version per symbol trained at or before `untilMs`, oldest first: what reconciliation needs to score a
- * past bar with the version that was live then (versions are written once and never deleted).
+ * The versions per symbol that can have been live between `fromMs` and `untilMs`, oldest first: the newest written
+ * by `fromMs` and every one trained up to `untilMs` (reconciliation scores a past bar with the version live then).
+ * Versions are written once and never deleted, so the listing's write times pick them without reading the rest.
  */
-export async function readModelHistory(storage: Storage, untilMs: number): Promise<Map<string, AnomalyModel[]>> {
-  const keys = (await storage.list(MODELS_PREFIX)).map((o) => o.key).filter((k) => k !== MODELS_MANIFEST);
+export async function readModelHistory(
+  storage: Storage,
+  fromMs: number,
+  untilMs: number,
+): Promise<Map<string, AnomalyModel[]>> {
+  const bySymbol = new Map<string, { before?: ObjectInfo; during: ObjectInfo[] }>();
+  for (const o of await storage.list(MODELS_PREFIX)) {
+    if (o.key === MODELS_MANIFEST) continue;
+    const symbol = o.key.slice(MODELS_PREFIX.length, o.key.lastIndexOf('/'));
+    const at = o.lastModified.getTime();
+    if (at > untilMs + WRITE_AFTER_TRAINING_MS) continue;
+    const s = bySymbol.get(symbol) ?? { during: [] };
+    if (at > fromMs) s.during.push(o);
+    else if (!s.before || at > s.before.lastModified.getTime()) s.before = o;
+    bySymbol.set(symbol, s);
+  }
+  const keys = [...bySymbol.values()].flatMap((s) => [...(s.before ? [s.before] : []), ...s.during].map((o) => o.key));
   const out = new Map<string, AnomalyModel[]>();
   for (let i = 0; i < keys.length; i += 16) {
     const chunk = await Promise.all(

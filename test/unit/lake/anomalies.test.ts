@@ -1,8 +1,10 @@
+import { utimes } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { trainSymbol } from '../../../core/models/fit.ts';
 import { scoreSeries } from '../../../core/models/score.ts';
 import { writeAnomalyDay } from '../../../lake/anomalies.ts';
-import { readLatestModels, readModelsManifest, writeModels } from '../../../lake/models.ts';
+import { modelKey, readLatestModels, readModelHistory, readModelsManifest, writeModels } from '../../../lake/models.ts';
 import { planScan, readRows } from '../../../lake/reader.ts';
 import { anomaliesTable } from '../../../lake/tables.ts';
 import { walkBars } from '../core/models/fixtures.ts';
@@ -66,5 +68,24 @@ describe('anomalies table and models in the lake', () => {
     expect(await readModelsManifest(t.storage)).toEqual({ v: 1, updatedAt: 10, models: { ACME: m1.version } });
     // The first copy is kept: trainedAt is when the version was first made.
     expect((await readLatestModels(t.storage))[0]!.trainedAt).toBe(1);
+  });
+
+  it('history for a range: the version live at its start and those trained in it, not older or later ones', async () => {
+    const t = await tempStorage();
+    cleanup = t.cleanup;
+    const S = 1000;
+    const models = [200, 230, 260, 290].map((n, i) =>
+      trainSymbol('ACME', bars.slice(0, n), { minBars: 120, ...window, trainedAt: (i + 1) * 1000 * S })!,
+    );
+    for (const m of models) {
+      await writeModels(t.storage, [m], m.trainedAt);
+      // The object's write time is its training time, as when the worker writes it.
+      const at = new Date(m.trainedAt);
+      await utimes(join(t.dir, modelKey(m.symbol, m.version)), at, at);
+    }
+    // From 2,500 s to 3,500 s: the version of 2,000 s was live at the start, 3,000 s came in; 1,000 s was replaced
+    // before the range and 4,000 s came after it.
+    const history = await readModelHistory(t.storage, 2500 * S, 3500 * S);
+    expect(history.get('ACME')!.map((m) => m.version)).toEqual([models[1]!.version, models[2]!.version]);
   });
 });
